@@ -1,0 +1,158 @@
+#include "drats/gap_sampler.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "drats/errors.h"
+
+namespace drats {
+namespace {
+
+std::string Str(int64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+GapSampler::GapSampler(const GapSamplerConfig& config) : config_(config), rng_(config.seed) {
+  const int64_t k = config.num_tasks;
+  if (k < 1) throw ConfigError("num_tasks must be >= 1, got " + Str(k));
+  CheckStep(config.eta, config.step_size);
+  CheckFloor(config.eps, k);
+  if (static_cast<int64_t>(config.targets.size()) != k) {
+    throw ConfigError("target must have " + Str(k) + " entries, got " +
+                      Str(static_cast<int64_t>(config.targets.size())));
+  }
+  for (double t : config.targets) {
+    if (!(std::isfinite(t) && t > 0.0)) {
+      throw ConfigError("target must be finite and > 0, got " + std::to_string(t));
+    }
+  }
+  if (config.success_window < 1) {
+    throw ConfigError("success_window must be >= 1, got " + Str(config.success_window));
+  }
+  if (!(config.success_threshold >= 0.0 && config.success_threshold < 1.0)) {
+    throw ConfigError("success_threshold must be in [0, 1), got " +
+                      std::to_string(config.success_threshold));
+  }
+  state_.probs.assign(k, 1.0 / static_cast<double>(k));
+  state_.gaps.assign(k, 0.0);
+  state_.targets = config.targets;
+  state_.window_sums.assign(k, 0.0);
+  state_.best_returns.assign(k, -std::numeric_limits<double>::infinity());
+  state_.window_counts.assign(k, 0);
+  state_.episodes.assign(k, 0);
+  state_.history_len.assign(k, 0);
+  state_.history_pos.assign(k, 0);
+  state_.history.assign(k * config.success_window, 0);
+  state_.solved.assign(k, 0);
+  alias_.Build(state_.probs);
+}
+
+void GapSampler::Sample(int64_t n, int64_t* out) {
+  if (n < 0) throw std::invalid_argument("n must be >= 0, got " + Str(n));
+  for (int64_t i = 0; i < n; ++i) out[i] = alias_.Draw(rng_.NextDouble());
+}
+
+void GapSampler::Observe(int64_t n, const int64_t* task_ids, const double* returns,
+                         const uint8_t* successes) {
+  const int64_t k = config_.num_tasks, w = config_.success_window;
+  for (int64_t i = 0; i < n; ++i) {
+    if (task_ids[i] < 0 || task_ids[i] >= k) {
+      throw std::out_of_range("task_ids: task id " + Str(task_ids[i]) + " is outside [0, " +
+                              Str(k) + ")");
+    }
+    if (!std::isfinite(returns[i])) {
+      throw std::invalid_argument("returns must be finite, got " + std::to_string(returns[i]) +
+                                  " at position " + Str(i));
+    }
+  }
+  GapSamplerState& s = state_;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = task_ids[i];
+    s.window_sums[t] += returns[i];
+    s.window_counts[t] += 1;
+    s.episodes[t] += 1;
+    if (returns[i] > s.best_returns[t]) s.best_returns[t] = returns[i];
+    s.history[t * w + s.history_pos[t]] = successes[i] ? 1 : 0;
+    s.history_pos[t] = (s.history_pos[t] + 1) % w;
+    if (s.history_len[t] < w) ++s.history_len[t];
+    if (!s.solved[t] && s.history_len[t] == w) {
+      int64_t hits = 0;
+      for (int64_t j = 0; j < w; ++j) hits += s.history[t * w + j];
+      if (static_cast<double>(hits) / static_cast<double>(w) > config_.success_threshold) {
+        s.solved[t] = 1;
+      }
+    }
+    if (config_.adaptive_target && s.solved[t] && s.best_returns[t] > 0.0) {
+      s.targets[t] = s.best_returns[t];
+    }
+  }
+}
+
+const std::vector<double>& GapSampler::Update() {
+  const int64_t k = config_.num_tasks;
+  GapSamplerState& s = state_;
+  for (int64_t t = 0; t < k; ++t) {
+    const double mean =
+        s.window_counts[t] > 0 ? s.window_sums[t] / static_cast<double>(s.window_counts[t])
+                               : 0.0;
+    s.gaps[t] = (s.targets[t] - mean) / s.targets[t];
+  }
+  s.probs = MirrorAscentStep(s.probs, s.gaps, config_.eta, config_.step_size, config_.eps);
+  s.window_sums.assign(k, 0.0);
+  s.window_counts.assign(k, 0);
+  alias_.Build(s.probs);
+  return s.probs;
+}
+
+GapSamplerState GapSampler::GetState() const {
+  GapSamplerState out = state_;
+  out.rng_key = rng_.key();
+  out.rng_counter = rng_.counter();
+  return out;
+}
+
+void GapSampler::SetState(const GapSamplerState& s) {
+  const int64_t k = config_.num_tasks, w = config_.success_window;
+  auto check = [](size_t got, int64_t want, const char* name) {
+    if (static_cast<int64_t>(got) != want) {
+      throw std::invalid_argument(std::string(name) + " must hold " + Str(want) +
+                                  " values, got " + Str(static_cast<int64_t>(got)));
+    }
+  };
+  for (const auto* v : {&s.probs, &s.gaps, &s.targets, &s.window_sums, &s.best_returns}) {
+    check(v->size(), k, "float state");
+  }
+  for (const auto* v : {&s.window_counts, &s.episodes, &s.history_len, &s.history_pos}) {
+    check(v->size(), k, "integer state");
+  }
+  check(s.history.size(), k * w, "history");
+  check(s.solved.size(), k, "solved");
+  double sum = 0.0;
+  for (int64_t t = 0; t < k; ++t) {
+    if (!(std::isfinite(s.probs[t]) && s.probs[t] >= 0.0)) {
+      throw std::invalid_argument("probs must be finite and >= 0");
+    }
+    sum += s.probs[t];
+    if (!(std::isfinite(s.targets[t]) && s.targets[t] > 0.0)) {
+      throw std::invalid_argument("targets must be finite and > 0");
+    }
+    if (!std::isfinite(s.window_sums[t]) || !std::isfinite(s.gaps[t])) {
+      throw std::invalid_argument("window_sums and gaps must be finite");
+    }
+    if (std::isnan(s.best_returns[t]) || s.best_returns[t] == std::numeric_limits<double>::infinity()) {
+      throw std::invalid_argument("best_returns must be finite or -inf");
+    }
+    if (s.window_counts[t] < 0 || s.episodes[t] < s.window_counts[t] || s.history_len[t] < 0 ||
+        s.history_len[t] > w || s.history_pos[t] < 0 || s.history_pos[t] >= w) {
+      throw std::invalid_argument("episode counters or history positions out of range");
+    }
+  }
+  if (std::abs(sum - 1.0) > 1e-6) throw std::invalid_argument("probs must sum to 1");
+  state_ = s;
+  alias_.Build(state_.probs);
+  rng_.SetState(s.rng_key, s.rng_counter);
+}
+
+}  // namespace drats

@@ -1,0 +1,295 @@
+#include "drats/per_task_replay.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "drats/errors.h"
+
+namespace drats {
+namespace {
+
+std::string Str(int64_t v) { return std::to_string(v); }
+
+void CheckFinite(const float* x, int64_t n, const char* name) {
+  // Accumulating x - x is NaN exactly when some x is NaN or infinite; one pass, vectorisable.
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n; ++i) acc += x[i] - x[i];
+  if (acc != 0.0f) throw std::invalid_argument(std::string(name) + " must be finite (found NaN or inf)");
+}
+
+}  // namespace
+
+PerTaskReplay::PerTaskReplay(const ReplayConfig& config)
+    : config_(config),
+      row_width_(2 * config.obs_dim + config.action_dim + 2),
+      rng_(config.seed) {
+  if (config.num_tasks < 1) throw ConfigError("num_tasks must be >= 1, got " + Str(config.num_tasks));
+  if (config.capacity_per_task < 1) {
+    throw ConfigError("capacity_per_task must be >= 1, got " + Str(config.capacity_per_task));
+  }
+  if (config.obs_dim < 1 || config.action_dim < 1) {
+    throw ConfigError("obs and action sizes must be >= 1");
+  }
+  if (!std::isfinite(config.alpha) || config.alpha < 0.0) {
+    throw ConfigError("alpha must be finite and >= 0, got " + std::to_string(config.alpha));
+  }
+  const int64_t rows = config.num_tasks * config.capacity_per_task;
+  rows_.assign(static_cast<size_t>(rows * row_width_), 0.0f);
+  trees_.reserve(config.num_tasks);
+  for (int64_t t = 0; t < config.num_tasks; ++t) trees_.emplace_back(config.capacity_per_task);
+  positions_.assign(config.num_tasks, 0);
+  sizes_.assign(config.num_tasks, 0);
+  max_priority_.assign(config.num_tasks, 1.0);
+}
+
+void PerTaskReplay::CheckTask(int64_t task, const char* what) const {
+  if (task < 0 || task >= config_.num_tasks) {
+    throw std::out_of_range(std::string(what) + " " + Str(task) + " is outside [0, " +
+                            Str(config_.num_tasks) + ")");
+  }
+}
+
+double PerTaskReplay::Leaf(double raw_priority) const {
+  const double a = config_.alpha;
+  const double leaf = a == 1.0 ? raw_priority : (a == 0.0 ? 1.0 : std::pow(raw_priority, a));
+  return std::max(leaf, DBL_MIN);
+}
+
+int64_t PerTaskReplay::size(int64_t task) const {
+  CheckTask(task, "task id");
+  return sizes_[task];
+}
+
+int64_t PerTaskReplay::total_size() const {
+  int64_t s = 0;
+  for (int64_t n : sizes_) s += n;
+  return s;
+}
+
+void PerTaskReplay::Add(int64_t n, const int64_t* task_ids, const float* obs,
+                        const float* actions, const float* rewards, const float* next_obs,
+                        const float* terminated) {
+  if (n < 0) throw std::invalid_argument("batch size must be >= 0");
+  const int64_t od = config_.obs_dim, ad = config_.action_dim;
+  for (int64_t i = 0; i < n; ++i) CheckTask(task_ids[i], "task_ids: task id");
+  CheckFinite(obs, n * od, "obs");
+  CheckFinite(next_obs, n * od, "next_obs");
+  CheckFinite(actions, n * ad, "actions");
+  CheckFinite(rewards, n, "rewards");
+  for (int64_t i = 0; i < n; ++i) {
+    if (terminated[i] != 0.0f && terminated[i] != 1.0f) {
+      throw std::invalid_argument("terminated must be 0 or 1, got " +
+                                  std::to_string(terminated[i]) + " at row " + Str(i));
+    }
+  }
+  const int64_t cap = config_.capacity_per_task;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = task_ids[i];
+    const int64_t slot = positions_[t];
+    float* row = rows_.data() + (t * cap + slot) * row_width_;
+    std::memcpy(row, obs + i * od, od * sizeof(float));
+    std::memcpy(row + od, actions + i * ad, ad * sizeof(float));
+    row[od + ad] = rewards[i];
+    std::memcpy(row + od + ad + 1, next_obs + i * od, od * sizeof(float));
+    row[2 * od + ad + 1] = terminated[i];
+    trees_[t].Set(slot, Leaf(max_priority_[t]));
+    positions_[t] = slot + 1 == cap ? 0 : slot + 1;
+    if (sizes_[t] < cap) ++sizes_[t];
+  }
+}
+
+int64_t PerTaskReplay::CheckCounts(const int64_t* counts) const {
+  int64_t total = 0;
+  for (int64_t t = 0; t < config_.num_tasks; ++t) {
+    if (counts[t] < 0) {
+      throw std::invalid_argument("counts must be >= 0, got " + Str(counts[t]) + " for task " +
+                                  Str(t));
+    }
+    if (counts[t] > 0 && sizes_[t] == 0) {
+      throw EmptyTaskError("cannot sample " + Str(counts[t]) + " transitions from task " +
+                           Str(t) + ": it holds none");
+    }
+    total += counts[t];
+  }
+  return total;
+}
+
+void PerTaskReplay::Sample(const int64_t* counts, double beta, const SampleOutput& out) {
+  if (!(beta >= 0.0 && beta <= 1.0)) {
+    throw std::invalid_argument("beta must be in [0, 1], got " + std::to_string(beta));
+  }
+  const int64_t total = CheckCounts(counts);
+  if (total == 0) return;
+  const int64_t cap = config_.capacity_per_task;
+  const int64_t od = config_.obs_dim, ad = config_.action_dim;
+  scratch_u_.resize(total);
+  scratch_slots_.resize(total);
+  for (int64_t i = 0; i < total; ++i) scratch_u_[i] = rng_.NextDouble();
+
+  // 1. Stratified positions and tree searches, task by task.
+  double max_weight = 0.0;
+  int64_t begin = 0;
+  for (int64_t t = 0; t < config_.num_tasks; ++t) {
+    const int64_t n = counts[t];
+    if (n == 0) continue;
+    const SumTree& tree = trees_[t];
+    const double mass = tree.total();
+    const double seg = mass / static_cast<double>(n);
+    double* u = scratch_u_.data() + begin;
+    for (int64_t j = 0; j < n; ++j) u[j] = (static_cast<double>(j) + u[j]) * seg;
+    int64_t* slots = scratch_slots_.data() + begin;
+    tree.FindBatch(u, n, slots);
+    const double size = static_cast<double>(sizes_[t]);
+    for (int64_t j = 0; j < n; ++j) {
+      const double w = std::pow(size * (tree.Get(slots[j]) / mass), -beta);
+      u[j] = w;  // the uniforms are spent; reuse the buffer for the raw weights
+      max_weight = std::max(max_weight, w);
+      out.task_ids[begin + j] = t;
+      out.indices[begin + j] = t * cap + slots[j];
+    }
+    begin += n;
+  }
+
+  // 2. Gather the packed rows; prefetch a few rows ahead to overlap the cache misses.
+  constexpr int64_t kAhead = 8;
+  const size_t row_bytes = static_cast<size_t>(row_width_) * sizeof(float);
+  for (int64_t i = 0; i < total; ++i) {
+    if (i + kAhead < total) {
+      const char* ahead =
+          reinterpret_cast<const char*>(rows_.data() + out.indices[i + kAhead] * row_width_);
+      for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ahead + b);
+    }
+    const float* row = rows_.data() + out.indices[i] * row_width_;
+    std::memcpy(out.obs + i * od, row, od * sizeof(float));
+    std::memcpy(out.actions + i * ad, row + od, ad * sizeof(float));
+    out.rewards[i] = row[od + ad];
+    std::memcpy(out.next_obs + i * od, row + od + ad + 1, od * sizeof(float));
+    out.terminated[i] = row[2 * od + ad + 1];
+    out.weights[i] = static_cast<float>(scratch_u_[i] / max_weight);
+  }
+}
+
+void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
+                                     const double* priorities) {
+  if (n < 0) throw std::invalid_argument("batch size must be >= 0");
+  const int64_t cap = config_.capacity_per_task;
+  const int64_t limit = config_.num_tasks * cap;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t idx = indices[i];
+    if (idx < 0 || idx >= limit) {
+      throw std::out_of_range("indices: index " + Str(idx) + " is outside [0, " + Str(limit) +
+                              ")");
+    }
+    if (idx % cap >= sizes_[idx / cap]) {
+      throw std::out_of_range("indices: index " + Str(idx) + " points at an empty slot");
+    }
+    const double p = priorities[i];
+    if (!(std::isfinite(p) && p > 0.0)) {
+      throw std::invalid_argument("priorities must be finite and > 0, got " +
+                                  std::to_string(p) + " at position " + Str(i));
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = indices[i] / cap;
+    trees_[t].Set(indices[i] % cap, Leaf(priorities[i]));
+    max_priority_[t] = std::max(max_priority_[t], priorities[i]);
+  }
+}
+
+ReplayState PerTaskReplay::GetState() const {
+  ReplayState s;
+  const int64_t rows = config_.num_tasks * config_.capacity_per_task;
+  const int64_t od = config_.obs_dim, ad = config_.action_dim;
+  s.obs.resize(rows * od);
+  s.actions.resize(rows * ad);
+  s.rewards.resize(rows);
+  s.next_obs.resize(rows * od);
+  s.terminated.resize(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = rows_.data() + r * row_width_;
+    std::memcpy(s.obs.data() + r * od, row, od * sizeof(float));
+    std::memcpy(s.actions.data() + r * ad, row + od, ad * sizeof(float));
+    s.rewards[r] = row[od + ad];
+    std::memcpy(s.next_obs.data() + r * od, row + od + ad + 1, od * sizeof(float));
+    s.terminated[r] = row[2 * od + ad + 1];
+  }
+  s.priorities.reserve(rows);
+  for (const SumTree& tree : trees_) {
+    s.priorities.insert(s.priorities.end(), tree.leaves().begin(),
+                        tree.leaves().begin() + config_.capacity_per_task);
+  }
+  s.positions = positions_;
+  s.sizes = sizes_;
+  s.max_priority = max_priority_;
+  s.rng_key = rng_.key();
+  s.rng_counter = rng_.counter();
+  return s;
+}
+
+void PerTaskReplay::SetState(const ReplayState& s) {
+  const int64_t k = config_.num_tasks, cap = config_.capacity_per_task;
+  const int64_t rows = k * cap;
+  const int64_t od = config_.obs_dim, ad = config_.action_dim;
+  auto check_size = [](size_t got, int64_t want, const char* name) {
+    if (static_cast<int64_t>(got) != want) {
+      throw std::invalid_argument(std::string(name) + " must hold " + Str(want) +
+                                  " values, got " + Str(static_cast<int64_t>(got)));
+    }
+  };
+  check_size(s.obs.size(), rows * od, "obs");
+  check_size(s.actions.size(), rows * ad, "actions");
+  check_size(s.rewards.size(), rows, "rewards");
+  check_size(s.next_obs.size(), rows * od, "next_obs");
+  check_size(s.terminated.size(), rows, "terminated");
+  check_size(s.priorities.size(), rows, "priorities");
+  check_size(s.positions.size(), k, "positions");
+  check_size(s.sizes.size(), k, "sizes");
+  check_size(s.max_priority.size(), k, "max_priority");
+  CheckFinite(s.obs.data(), rows * od, "obs");
+  CheckFinite(s.next_obs.data(), rows * od, "next_obs");
+  CheckFinite(s.actions.data(), rows * ad, "actions");
+  CheckFinite(s.rewards.data(), rows, "rewards");
+  for (int64_t t = 0; t < k; ++t) {
+    const int64_t size = s.sizes[t], pos = s.positions[t];
+    if (size < 0 || size > cap) throw std::invalid_argument("sizes[" + Str(t) + "] out of range");
+    if (size < cap ? pos != size : (pos < 0 || pos >= cap)) {
+      throw std::invalid_argument("positions[" + Str(t) + "] is inconsistent with sizes");
+    }
+    if (!(std::isfinite(s.max_priority[t]) && s.max_priority[t] > 0.0)) {
+      throw std::invalid_argument("max_priority[" + Str(t) + "] must be finite and > 0");
+    }
+    for (int64_t j = 0; j < cap; ++j) {
+      const double leaf = s.priorities[t * cap + j];
+      const bool ok = j < size ? (std::isfinite(leaf) && leaf > 0.0) : leaf == 0.0;
+      if (!ok) {
+        throw std::invalid_argument("priorities[" + Str(t) + ", " + Str(j) +
+                                    "] must be > 0 on filled slots and 0 on empty ones");
+      }
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    if (s.terminated[r] != 0.0f && s.terminated[r] != 1.0f) {
+      throw std::invalid_argument("terminated must be 0 or 1");
+    }
+  }
+  // Everything checked: nothing below can fail halfway.
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = rows_.data() + r * row_width_;
+    std::memcpy(row, s.obs.data() + r * od, od * sizeof(float));
+    std::memcpy(row + od, s.actions.data() + r * ad, ad * sizeof(float));
+    row[od + ad] = s.rewards[r];
+    std::memcpy(row + od + ad + 1, s.next_obs.data() + r * od, od * sizeof(float));
+    row[2 * od + ad + 1] = s.terminated[r];
+  }
+  for (int64_t t = 0; t < k; ++t) trees_[t].Assign(s.priorities.data() + t * cap);
+  positions_ = s.positions;
+  sizes_ = s.sizes;
+  max_priority_ = s.max_priority;
+  rng_.SetState(s.rng_key, s.rng_counter);
+}
+
+}  // namespace drats

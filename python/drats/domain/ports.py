@@ -1,0 +1,202 @@
+"""The four ports of drats. Adapters subclass these Protocols explicitly.
+
+Every array that crosses a port is a numpy array; ``K`` is the number of tasks, ``N`` the
+number of environment slots, ``B`` a batch size. torch, gymnasium and the C++ core live behind
+adapters and never appear here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from drats.domain.types import Batch, EpisodeStats, PolicyStep, PoolStep
+
+#: A state dict holds only numpy arrays, Python scalars and strings, so it can be written to
+#: ``.npz`` and read back without unpickling.
+StateDict = dict[str, Any]
+
+
+@runtime_checkable
+class TaskSampler(Protocol):
+    """Decides which task an environment slot plays next.
+
+    Call sequence::
+
+        ids = sampler.sample(n)                      # at episode resets: int64[n] in [0, K)
+        sampler.observe(task_ids, returns, successes)  # once per batch of finished episodes
+        q = sampler.update()                         # at the end of each window: float64[K]
+
+    The easy thing to get wrong: ``observe`` takes *training* episodes only, and ``update``
+    starts a new window (its statistics are reset), so call it exactly once per window.
+
+    Members:
+        num_tasks: K.
+        probs: float64[K], the current sampling distribution q (a copy).
+        gaps: float64[K], the normalised return gaps used by the last ``update`` (zeros before).
+    """
+
+    @property
+    def num_tasks(self) -> int: ...
+
+    @property
+    def probs(self) -> NDArray[np.float64]: ...
+
+    @property
+    def gaps(self) -> NDArray[np.float64]: ...
+
+    def sample(self, n: int) -> NDArray[np.int64]:
+        """Draw ``n`` task ids i.i.d. from ``probs``."""
+        ...
+
+    def observe(self, task_ids: ArrayLike, returns: ArrayLike, successes: ArrayLike) -> None:
+        """Record finished episodes: int[E] task ids, float[E] returns, bool[E] successes."""
+        ...
+
+    def update(self) -> NDArray[np.float64]:
+        """Close the window: recompute ``gaps``, move ``probs``, reset the window; return probs."""
+        ...
+
+    def state_dict(self) -> StateDict: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class ReplayBuffer(Protocol):
+    """Per-task prioritized replay: one FIFO ring and one priority tree per task.
+
+    Call sequence::
+
+        buf.add(task_ids, obs, actions, rewards, next_obs, terminated)  # each vector-env step
+        batch = buf.sample(counts, beta=0.4)   # counts: int[K], rows wanted from each task
+        buf.update_priorities(batch.indices, td_errors)                 # raw priorities > 0
+
+    The easy thing to get wrong: priorities are *raw* (e.g. ``|td| + 1e-6``); the buffer raises
+    them to ``alpha`` itself. New transitions enter with the largest raw priority seen so far in
+    their task (1.0 at start).
+
+    Shapes: ``add`` takes int[B] task ids, float[B, *obs_shape] obs and next_obs,
+    float[B, *action_shape] actions, float[B] rewards and bool/float[B] terminated.
+    """
+
+    @property
+    def num_tasks(self) -> int: ...
+
+    @property
+    def capacity_per_task(self) -> int: ...
+
+    @property
+    def obs_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def action_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def alpha(self) -> float: ...
+
+    def add(
+        self,
+        task_ids: ArrayLike,
+        obs: ArrayLike,
+        actions: ArrayLike,
+        rewards: ArrayLike,
+        next_obs: ArrayLike,
+        terminated: ArrayLike,
+    ) -> None: ...
+
+    def sample(self, counts: ArrayLike, *, beta: float = 0.4) -> Batch:
+        """Draw ``counts[t]`` transitions from each task t in one call (stratified by priority)."""
+        ...
+
+    def update_priorities(self, indices: ArrayLike, priorities: ArrayLike) -> None: ...
+
+    def size(self, task_id: int) -> int:
+        """Transitions currently held for ``task_id``."""
+        ...
+
+    def sizes(self) -> NDArray[np.int64]:
+        """int64[K], transitions currently held for every task."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def state_dict(self) -> StateDict: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class EnvPool(Protocol):
+    """K-task environment pool with N slots; every slot can host any task.
+
+    Call sequence::
+
+        obs = pool.reset(task_ids)             # int64[N] -> float32[N, obs_dim]
+        out = pool.step(actions)               # PoolStep; ended slots are NOT reset
+        done = np.flatnonzero(out.terminated | out.truncated)
+        obs = out.obs.copy()
+        obs[done] = pool.reset_slots(done, sampler.sample(len(done)))
+
+    The easy thing to get wrong: ``out.obs`` of an ended slot is the *final* observation of
+    that episode (needed to bootstrap on truncation), not the first one of the next; the task
+    one-hot inside the observation follows the task the slot is playing.
+    """
+
+    @property
+    def num_slots(self) -> int: ...
+
+    @property
+    def num_tasks(self) -> int: ...
+
+    @property
+    def task_names(self) -> Sequence[str]: ...
+
+    @property
+    def obs_dim(self) -> int: ...
+
+    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]: ...
+
+    def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
+        """Start new episodes in ``slots`` playing ``task_ids``; return their first obs."""
+        ...
+
+    def step(self, actions: ArrayLike) -> PoolStep: ...
+
+    def close(self) -> None: ...
+
+    def state_dict(self) -> StateDict: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """A multi-task agent: acts from observations plus task ids and learns from data.
+
+    Call sequence::
+
+        step = policy.act(obs, task_ids)            # float32[N, obs_dim], int64[N] -> PolicyStep
+        ...collect a rollout or fill a replay...
+        metrics = policy.learn(data)                # one update; data is the learner's own type
+        policy.act(obs, task_ids, deterministic=True)   # evaluation
+
+    The easy thing to get wrong: ``act`` takes and returns numpy arrays; tensors, devices and
+    pinned memory stay inside the adapter.
+    """
+
+    def act(
+        self, obs: NDArray[np.float32], task_ids: NDArray[np.int64], *, deterministic: bool = False
+    ) -> PolicyStep: ...
+
+    def learn(self, data: Batch | Any) -> dict[str, float]: ...
+
+    def state_dict(self) -> StateDict: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+__all__ = ["EnvPool", "EpisodeStats", "Policy", "ReplayBuffer", "StateDict", "TaskSampler"]

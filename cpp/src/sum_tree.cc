@@ -61,7 +61,7 @@ void SumTree::Clear() {
   total_ = 0.0;
 }
 
-int64_t SumTree::Descend(const std::vector<double>& level, int64_t base, double* u) const {
+int64_t SumTree::Descend(const HugeVector<double>& level, int64_t base, double* u) const {
   const double* c = level.data() + base;
   // Branch-free: the child is the number of prefix sums <= u. Zero children never end up
   // chosen because their prefix equals the previous one.

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "drats/huge_page_allocator.h"
 #include "drats/rng.h"
 #include "drats/sum_tree.h"
 
@@ -99,7 +100,7 @@ class PerTaskReplay {
 
   ReplayConfig config_;
   int64_t row_width_;
-  std::vector<float> rows_;
+  HugeVector<float> rows_;
   std::vector<SumTree> trees_;
   std::vector<int64_t> positions_, sizes_;
   std::vector<double> max_priority_;

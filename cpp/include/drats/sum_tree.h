@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "drats/huge_page_allocator.h"
+
 namespace drats {
 
 class SumTree {
@@ -29,7 +31,7 @@ class SumTree {
   int64_t capacity() const { return capacity_; }
   double total() const { return total_; }
   double Get(int64_t i) const { return levels_[0][i]; }
-  const std::vector<double>& leaves() const { return levels_[0]; }
+  const HugeVector<double>& leaves() const { return levels_[0]; }
 
   // Precondition (caller's): 0 <= i < capacity, value finite and >= 0.
   void Set(int64_t i, double value);
@@ -46,11 +48,11 @@ class SumTree {
 
  private:
   // Index of the child of group `base` (8 nodes of `level`) that holds u; updates u.
-  int64_t Descend(const std::vector<double>& level, int64_t base, double* u) const;
+  int64_t Descend(const HugeVector<double>& level, int64_t base, double* u) const;
   void RecomputeTotal();
 
   int64_t capacity_;
-  std::vector<std::vector<double>> levels_;  // levels_[0]: leaves; levels_.back(): 8 nodes
+  std::vector<HugeVector<double>> levels_;  // levels_[0]: leaves; levels_.back(): 8 nodes
   double total_ = 0.0;
 };
 

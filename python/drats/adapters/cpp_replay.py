@@ -1,0 +1,135 @@
+"""ReplayBuffer adapter over the C++ per-task prioritized replay (``drats._core``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from drats import _core
+from drats.adapters._config import (
+    as_seed,
+    as_shape,
+    check_state_arrays,
+    check_state_config,
+    positive_int,
+    replay_state_spec,
+)
+from drats.domain.errors import CheckpointError, ConfigError
+from drats.domain.ports import ReplayBuffer, StateDict
+from drats.domain.types import Batch
+
+
+class CppPerTaskReplay(ReplayBuffer):
+    """Per-task prioritized replay in C++: one FIFO ring and one fanout-8 sum tree per task.
+
+    Transitions are stored as packed float32 rows, so a batch is one row read per transition.
+    ``sample`` draws every task's share in one call with the GIL released. Semantics, errors
+    and the state-dict layout are those of :class:`drats.NumpyPerTaskReplay`.
+
+    Args:
+        num_tasks: K >= 1.
+        capacity_per_task: transitions kept per task (oldest overwritten first).
+        obs_shape: shape of one observation (int or tuple).
+        action_shape: shape of one (continuous) action.
+        alpha: priority exponent, >= 0; 0 is uniform replay.
+        seed: seed of the sampling stream.
+    """
+
+    def __init__(
+        self,
+        num_tasks: int,
+        capacity_per_task: int,
+        obs_shape: int | Sequence[int],
+        action_shape: int | Sequence[int],
+        *,
+        alpha: float = 0.6,
+        seed: int = 0,
+    ) -> None:
+        self._num_tasks = positive_int(num_tasks, "num_tasks")
+        self._capacity = positive_int(capacity_per_task, "capacity_per_task")
+        self._obs_shape = as_shape(obs_shape, "obs_shape")
+        self._action_shape = as_shape(action_shape, "action_shape")
+        self._alpha = float(alpha)
+        if not np.isfinite(self._alpha) or self._alpha < 0:
+            raise ConfigError(f"alpha must be finite and >= 0, got {alpha!r}")
+        self._core = _core.PerTaskReplay(
+            self._num_tasks,
+            self._capacity,
+            list(self._obs_shape),
+            list(self._action_shape),
+            self._alpha,
+            as_seed(seed),
+        )
+
+    @property
+    def num_tasks(self) -> int:
+        return self._num_tasks
+
+    @property
+    def capacity_per_task(self) -> int:
+        return self._capacity
+
+    @property
+    def obs_shape(self) -> tuple[int, ...]:
+        return self._obs_shape
+
+    @property
+    def action_shape(self) -> tuple[int, ...]:
+        return self._action_shape
+
+    @property
+    def alpha(self) -> float:
+        return self._alpha
+
+    def add(
+        self,
+        task_ids: ArrayLike,
+        obs: ArrayLike,
+        actions: ArrayLike,
+        rewards: ArrayLike,
+        next_obs: ArrayLike,
+        terminated: ArrayLike,
+    ) -> None:
+        self._core.add(task_ids, obs, actions, rewards, next_obs, terminated)
+
+    def sample(self, counts: ArrayLike, *, beta: float = 0.4) -> Batch:
+        return Batch(*self._core.sample(counts, beta))
+
+    def update_priorities(self, indices: ArrayLike, priorities: ArrayLike) -> None:
+        self._core.update_priorities(indices, priorities)
+
+    def size(self, task_id: int) -> int:
+        return int(self._core.size(task_id))
+
+    def sizes(self) -> NDArray[np.int64]:
+        return self._core.sizes()
+
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "num_tasks": self._num_tasks,
+            "capacity_per_task": self._capacity,
+            "obs_shape": np.asarray(self._obs_shape, dtype=np.int64),
+            "action_shape": np.asarray(self._action_shape, dtype=np.int64),
+            "alpha": self._alpha,
+        }
+
+    def state_dict(self) -> StateDict:
+        state: StateDict = self._config()
+        state.update(self._core.get_state())
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        check_state_config(state, self._config())
+        spec = replay_state_spec(self._num_tasks, self._capacity, self._obs_shape,
+                                 self._action_shape)
+        arrays = check_state_arrays(state, spec)
+        try:
+            self._core.set_state(arrays)
+        except (ValueError, TypeError) as err:
+            raise CheckpointError(f"invalid replay state: {err}") from None

@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include "drats/errors.h"
 #include "drats/gap_sampler.h"
 #include "drats/per_task_replay.h"
+#include "drats/sum_tree.h"
 
 namespace py = pybind11;
 
@@ -319,6 +321,48 @@ class PySampler {
   std::mutex mu_;
 };
 
+// The sum tree alone, bound so that tests can drive it operation by operation.
+class PySumTree {
+ public:
+  explicit PySumTree(int64_t capacity) : tree_(capacity) {}
+
+  void Set(int64_t i, double value) {
+    CheckIndex(i);
+    if (!(std::isfinite(value) && value >= 0.0)) {
+      throw std::invalid_argument("value must be finite and >= 0");
+    }
+    tree_.Set(i, value);
+  }
+  double Get(int64_t i) const {
+    CheckIndex(i);
+    return tree_.Get(i);
+  }
+  double Total() const { return tree_.total(); }
+  int64_t Find(double u) const {
+    CheckQuery(u);
+    return tree_.Find(u);
+  }
+  py::array_t<int64_t> FindBatch(const py::handle& u_obj) const {
+    auto u = AsArray<double>(u_obj, "u", "fiu");
+    if (u.ndim() != 1) throw std::invalid_argument("u must be 1-D");
+    for (py::ssize_t j = 0; j < u.size(); ++j) CheckQuery(u.data()[j]);
+    py::array_t<int64_t> out(u.size());
+    tree_.FindBatch(u.data(), u.size(), out.mutable_data());
+    return out;
+  }
+
+ private:
+  void CheckIndex(int64_t i) const {
+    if (i < 0 || i >= tree_.capacity()) throw std::out_of_range("leaf index out of range");
+  }
+  void CheckQuery(double u) const {
+    if (!(tree_.total() > 0.0)) throw std::invalid_argument("the tree is empty (total 0)");
+    if (!(std::isfinite(u) && u >= 0.0)) throw std::invalid_argument("u must be finite, >= 0");
+  }
+
+  drats::SumTree tree_;
+};
+
 void RaiseDratsError(const char* name, const char* what) {
   py::object cls = py::module_::import("drats.domain.errors").attr(name);
   PyErr_SetString(cls.ptr(), what);
@@ -356,6 +400,14 @@ PYBIND11_MODULE(_core, m) {
         return drats::MirrorAscentStep(q, gaps, eta, step_size, eps);
       },
       py::arg("q"), py::arg("gaps"), py::arg("eta"), py::arg("step_size"), py::arg("eps"));
+
+  py::class_<PySumTree>(m, "SumTree")
+      .def(py::init<int64_t>(), py::arg("capacity"))
+      .def("set", &PySumTree::Set, py::arg("index"), py::arg("value"))
+      .def("get", &PySumTree::Get, py::arg("index"))
+      .def("total", &PySumTree::Total)
+      .def("find", &PySumTree::Find, py::arg("u"))
+      .def("find_batch", &PySumTree::FindBatch, py::arg("u"));
 
   py::class_<PyReplay>(m, "PerTaskReplay")
       .def(py::init<int64_t, int64_t, Shape, Shape, double, uint64_t>(), py::arg("num_tasks"),

@@ -130,47 +130,55 @@ void PerTaskReplay::Sample(const int64_t* counts, double beta, const SampleOutpu
   scratch_slots_.resize(total);
   for (int64_t i = 0; i < total; ++i) scratch_u_[i] = rng_.NextDouble();
 
-  // 1. Stratified positions and tree searches, task by task.
-  double max_weight = 0.0;
-  int64_t begin = 0;
-  for (int64_t t = 0; t < config_.num_tasks; ++t) {
-    const int64_t n = counts[t];
-    if (n == 0) continue;
-    const SumTree& tree = trees_[t];
-    const double mass = tree.total();
-    const double seg = mass / static_cast<double>(n);
-    double* u = scratch_u_.data() + begin;
-    for (int64_t j = 0; j < n; ++j) u[j] = (static_cast<double>(j) + u[j]) * seg;
-    int64_t* slots = scratch_slots_.data() + begin;
-    tree.FindBatch(u, n, slots);
-    const double size = static_cast<double>(sizes_[t]);
-    for (int64_t j = 0; j < n; ++j) {
-      const double w = std::pow(size * (tree.Get(slots[j]) / mass), -beta);
-      u[j] = w;  // the uniforms are spent; reuse the buffer for the raw weights
-      max_weight = std::max(max_weight, w);
-      out.task_ids[begin + j] = t;
-      out.indices[begin + j] = t * cap + slots[j];
-    }
-    begin += n;
-  }
-
-  // 2. Gather the packed rows; prefetch a few rows ahead to overlap the cache misses.
-  constexpr int64_t kAhead = 8;
+  // Pipeline, in chunks of kChunk draws: search the tree for chunk c, prefetch its rows,
+  // then copy the rows of chunk c - 1, whose loads have been in flight meanwhile. The tree
+  // misses of one chunk thus overlap the row misses of the previous one.
+  constexpr int64_t kChunk = 128;
   const size_t row_bytes = static_cast<size_t>(row_width_) * sizeof(float);
-  for (int64_t i = 0; i < total; ++i) {
-    if (i + kAhead < total) {
-      const char* ahead =
-          reinterpret_cast<const char*>(rows_.data() + out.indices[i + kAhead] * row_width_);
-      for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ahead + b);
-    }
+  auto prefetch_row = [&](int64_t index) {
+    const char* row = reinterpret_cast<const char*>(rows_.data() + index * row_width_);
+    for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(row + b);
+  };
+  auto copy_row = [&](int64_t i) {
     const float* row = rows_.data() + out.indices[i] * row_width_;
     std::memcpy(out.obs + i * od, row, od * sizeof(float));
     std::memcpy(out.actions + i * ad, row + od, ad * sizeof(float));
     out.rewards[i] = row[od + ad];
     std::memcpy(out.next_obs + i * od, row + od + ad + 1, od * sizeof(float));
     out.terminated[i] = row[2 * od + ad + 1];
-    out.weights[i] = static_cast<float>(scratch_u_[i] / max_weight);
+  };
+  const float neg_beta = static_cast<float>(-beta);
+  float max_weight = 0.0f;
+  int64_t begin = 0, copied = 0;
+  for (int64_t t = 0; t < config_.num_tasks; ++t) {
+    const int64_t n = counts[t];
+    if (n == 0) continue;
+    const SumTree& tree = trees_[t];
+    const double mass = tree.total();
+    const double seg = mass / static_cast<double>(n);
+    const double size = static_cast<double>(sizes_[t]);
+    double* u = scratch_u_.data() + begin;
+    int64_t* slots = scratch_slots_.data() + begin;
+    for (int64_t j = 0; j < n; ++j) u[j] = (static_cast<double>(j) + u[j]) * seg;
+    for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+      const int64_t m = std::min(kChunk, n - c0);
+      tree.FindBatch(u + c0, m, slots + c0);
+      for (int64_t j = c0; j < c0 + m; ++j) {
+        const int64_t i = begin + j;
+        out.indices[i] = t * cap + slots[j];
+        out.task_ids[i] = t;
+        prefetch_row(out.indices[i]);
+        // float precision is enough for a float32 output, and powf is 3x faster than pow.
+        const float w = std::pow(static_cast<float>(size * (tree.Get(slots[j]) / mass)), neg_beta);
+        out.weights[i] = w;
+        max_weight = std::max(max_weight, w);
+      }
+      for (; copied < begin + c0; ++copied) copy_row(copied);  // rows of earlier chunks
+    }
+    begin += n;
   }
+  for (; copied < total; ++copied) copy_row(copied);
+  for (int64_t i = 0; i < total; ++i) out.weights[i] /= max_weight;
 }
 
 void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
@@ -193,10 +201,26 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
                                   std::to_string(p) + " at position " + Str(i));
     }
   }
+  // Group the updates by task (stable counting sort, so the last of a repeated index still
+  // wins), then hand each tree its whole share at once.
+  const int64_t k = config_.num_tasks;
+  scratch_offsets_.assign(k + 1, 0);
+  for (int64_t i = 0; i < n; ++i) ++scratch_offsets_[indices[i] / cap + 1];
+  for (int64_t t = 0; t < k; ++t) scratch_offsets_[t + 1] += scratch_offsets_[t];
+  scratch_slots_.resize(n);
+  scratch_u_.resize(n);
+  std::vector<int64_t>& fill = scratch_fill_;
+  fill.assign(scratch_offsets_.begin(), scratch_offsets_.end() - 1);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t t = indices[i] / cap;
-    trees_[t].Set(indices[i] % cap, Leaf(priorities[i]));
-    max_priority_[t] = std::max(max_priority_[t], priorities[i]);
+    const int64_t at = fill[t]++;
+    scratch_slots_[at] = indices[i] % cap;
+    scratch_u_[at] = Leaf(priorities[i]);
+    if (priorities[i] > max_priority_[t]) max_priority_[t] = priorities[i];
+  }
+  for (int64_t t = 0; t < k; ++t) {
+    const int64_t begin = scratch_offsets_[t], m = scratch_offsets_[t + 1] - begin;
+    trees_[t].SetBatch(scratch_slots_.data() + begin, scratch_u_.data() + begin, m);
   }
 }
 

@@ -105,8 +105,9 @@ class PerTaskReplay {
   std::vector<int64_t> positions_, sizes_;
   std::vector<double> max_priority_;
   CounterRng rng_;
-  std::vector<double> scratch_u_;       // per-call buffers, kept to avoid reallocation
-  std::vector<int64_t> scratch_slots_;
+  // Per-call buffers, kept to avoid reallocating on every call.
+  std::vector<double> scratch_u_;
+  std::vector<int64_t> scratch_slots_, scratch_offsets_, scratch_fill_;
 };
 
 }  // namespace drats

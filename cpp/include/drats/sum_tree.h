@@ -10,7 +10,8 @@
 //
 // Complexity: Set O(8 log_8 n), Find O(8 log_8 n), FindBatch the same per query but with the
 // queries interleaved level by level so that their cache misses overlap.
-// Thread safety: none; the owner serialises access.
+// Thread safety: none, not even for const methods (FindBatch uses a scratch buffer); the
+// owner serialises access.
 #ifndef DRATS_SUM_TREE_H_
 #define DRATS_SUM_TREE_H_
 
@@ -35,6 +36,12 @@ class SumTree {
 
   // Precondition (caller's): 0 <= i < capacity, value finite and >= 0.
   void Set(int64_t i, double value);
+  // Sets leaves[slots[j]] = values[j] for j < n (the last one wins for a repeated slot), then
+  // recomputes the ancestors level by level: the recomputations of one level are independent,
+  // so they overlap instead of queueing behind each other at the shared top nodes, and a
+  // parent shared by consecutive slots (sorted input) is recomputed once.
+  // Precondition (caller's): every slot in [0, capacity), values finite and >= 0.
+  void SetBatch(const int64_t* slots, const double* values, int64_t n);
   // Sets every leaf from `values` (capacity entries) and rebuilds the sums in O(n).
   void Assign(const double* values);
   void Clear();
@@ -54,6 +61,7 @@ class SumTree {
   int64_t capacity_;
   std::vector<HugeVector<double>> levels_;  // levels_[0]: leaves; levels_.back(): 8 nodes
   double total_ = 0.0;
+  mutable std::vector<double> scratch_;  // FindBatch's per-query remainders
 };
 
 }  // namespace drats

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "drats/errors.h"
+#include "drats/vector_math.h"
 
 namespace drats {
 namespace {
@@ -53,10 +54,19 @@ void PerTaskReplay::CheckTask(int64_t task, const char* what) const {
   }
 }
 
-double PerTaskReplay::Leaf(double raw_priority) const {
+void PerTaskReplay::LeavesInPlace(double* raw, int64_t n) const {
   const double a = config_.alpha;
-  const double leaf = a == 1.0 ? raw_priority : (a == 0.0 ? 1.0 : std::pow(raw_priority, a));
-  return std::max(leaf, DBL_MIN);
+  if (a == 0.0) {
+    std::fill(raw, raw + n, 1.0);
+  } else if (a != 1.0) {
+    PowInPlace(raw, n, a);
+  }
+  for (int64_t i = 0; i < n; ++i) raw[i] = std::max(raw[i], DBL_MIN);
+}
+
+double PerTaskReplay::Leaf(double raw_priority) const {
+  LeavesInPlace(&raw_priority, 1);  // the same arithmetic as a batch update
+  return raw_priority;
 }
 
 int64_t PerTaskReplay::size(int64_t task) const {
@@ -184,15 +194,17 @@ void PerTaskReplay::Sample(const int64_t* counts, double beta, const SampleOutpu
 void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
                                      const double* priorities) {
   if (n < 0) throw std::invalid_argument("batch size must be >= 0");
-  const int64_t cap = config_.capacity_per_task;
-  const int64_t limit = config_.num_tasks * cap;
+  const int64_t k = config_.num_tasks, cap = config_.capacity_per_task;
+  const int64_t limit = k * cap;
+  scratch_tasks_.resize(n);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t idx = indices[i];
     if (idx < 0 || idx >= limit) {
       throw std::out_of_range("indices: index " + Str(idx) + " is outside [0, " + Str(limit) +
                               ")");
     }
-    if (idx % cap >= sizes_[idx / cap]) {
+    const int64_t t = idx / cap;  // the only division per index
+    if (idx - t * cap >= sizes_[t]) {
       throw std::out_of_range("indices: index " + Str(idx) + " points at an empty slot");
     }
     const double p = priorities[i];
@@ -200,24 +212,24 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
       throw std::invalid_argument("priorities must be finite and > 0, got " +
                                   std::to_string(p) + " at position " + Str(i));
     }
+    scratch_tasks_[i] = t;
   }
   // Group the updates by task (stable counting sort, so the last of a repeated index still
   // wins), then hand each tree its whole share at once.
-  const int64_t k = config_.num_tasks;
   scratch_offsets_.assign(k + 1, 0);
-  for (int64_t i = 0; i < n; ++i) ++scratch_offsets_[indices[i] / cap + 1];
+  for (int64_t i = 0; i < n; ++i) ++scratch_offsets_[scratch_tasks_[i] + 1];
   for (int64_t t = 0; t < k; ++t) scratch_offsets_[t + 1] += scratch_offsets_[t];
+  scratch_fill_.assign(scratch_offsets_.begin(), scratch_offsets_.end() - 1);
   scratch_slots_.resize(n);
   scratch_u_.resize(n);
-  std::vector<int64_t>& fill = scratch_fill_;
-  fill.assign(scratch_offsets_.begin(), scratch_offsets_.end() - 1);
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t t = indices[i] / cap;
-    const int64_t at = fill[t]++;
-    scratch_slots_[at] = indices[i] % cap;
-    scratch_u_[at] = Leaf(priorities[i]);
+    const int64_t t = scratch_tasks_[i];
+    const int64_t at = scratch_fill_[t]++;
+    scratch_slots_[at] = indices[i] - t * cap;
+    scratch_u_[at] = priorities[i];
     if (priorities[i] > max_priority_[t]) max_priority_[t] = priorities[i];
   }
+  LeavesInPlace(scratch_u_.data(), n);
   for (int64_t t = 0; t < k; ++t) {
     const int64_t begin = scratch_offsets_[t], m = scratch_offsets_[t + 1] - begin;
     trees_[t].SetBatch(scratch_slots_.data() + begin, scratch_u_.data() + begin, m);

@@ -97,6 +97,7 @@ class PerTaskReplay {
  private:
   void CheckTask(int64_t task, const char* what) const;
   double Leaf(double raw_priority) const;
+  void LeavesInPlace(double* raw, int64_t n) const;  // raw -> max(raw ** alpha, DBL_MIN)
 
   ReplayConfig config_;
   int64_t row_width_;
@@ -107,7 +108,7 @@ class PerTaskReplay {
   CounterRng rng_;
   // Per-call buffers, kept to avoid reallocating on every call.
   std::vector<double> scratch_u_;
-  std::vector<int64_t> scratch_slots_, scratch_offsets_, scratch_fill_;
+  std::vector<int64_t> scratch_slots_, scratch_tasks_, scratch_offsets_, scratch_fill_;
 };
 
 }  // namespace drats

@@ -10,6 +10,12 @@
 #include "drats/errors.h"
 #include "drats/vector_math.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define DRATS_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define DRATS_PREFETCH(p) ((void)(p))
+#endif
+
 namespace drats {
 namespace {
 
@@ -24,10 +30,7 @@ void CheckFinite(const float* x, int64_t n, const char* name) {
 
 }  // namespace
 
-PerTaskReplay::PerTaskReplay(const ReplayConfig& config)
-    : config_(config),
-      row_width_(2 * config.obs_dim + config.action_dim + 2),
-      rng_(config.seed) {
+const ReplayConfig& PerTaskReplay::Validated(const ReplayConfig& config) {
   if (config.num_tasks < 1) throw ConfigError("num_tasks must be >= 1, got " + Str(config.num_tasks));
   if (config.capacity_per_task < 1) {
     throw ConfigError("capacity_per_task must be >= 1, got " + Str(config.capacity_per_task));
@@ -38,14 +41,18 @@ PerTaskReplay::PerTaskReplay(const ReplayConfig& config)
   if (!std::isfinite(config.alpha) || config.alpha < 0.0) {
     throw ConfigError("alpha must be finite and >= 0, got " + std::to_string(config.alpha));
   }
-  const int64_t rows = config.num_tasks * config.capacity_per_task;
-  rows_.assign(static_cast<size_t>(rows * row_width_), 0.0f);
-  trees_.reserve(config.num_tasks);
-  for (int64_t t = 0; t < config.num_tasks; ++t) trees_.emplace_back(config.capacity_per_task);
-  positions_.assign(config.num_tasks, 0);
-  sizes_.assign(config.num_tasks, 0);
-  max_priority_.assign(config.num_tasks, 1.0);
+  return config;
 }
+
+PerTaskReplay::PerTaskReplay(const ReplayConfig& config)
+    : config_(Validated(config)),
+      row_width_(2 * config.obs_dim + config.action_dim + 2),
+      rows_(static_cast<size_t>(config.num_tasks * config.capacity_per_task * row_width_), 0.0f),
+      forest_(config.num_tasks, config.capacity_per_task),
+      positions_(config.num_tasks, 0),
+      sizes_(config.num_tasks, 0),
+      max_priority_(config.num_tasks, 1.0),
+      rng_(config.seed) {}
 
 void PerTaskReplay::CheckTask(int64_t task, const char* what) const {
   if (task < 0 || task >= config_.num_tasks) {
@@ -106,7 +113,7 @@ void PerTaskReplay::Add(int64_t n, const int64_t* task_ids, const float* obs,
     row[od + ad] = rewards[i];
     std::memcpy(row + od + ad + 1, next_obs + i * od, od * sizeof(float));
     row[2 * od + ad + 1] = terminated[i];
-    trees_[t].Set(slot, Leaf(max_priority_[t]));
+    forest_.Set(t, slot, Leaf(max_priority_[t]));
     positions_[t] = slot + 1 == cap ? 0 : slot + 1;
     if (sizes_[t] < cap) ++sizes_[t];
   }
@@ -138,57 +145,51 @@ void PerTaskReplay::Sample(const int64_t* counts, double beta, const SampleOutpu
   const int64_t od = config_.obs_dim, ad = config_.action_dim;
   scratch_u_.resize(total);
   scratch_slots_.resize(total);
-  for (int64_t i = 0; i < total; ++i) scratch_u_[i] = rng_.NextDouble();
+  double* u = scratch_u_.data();
+  int64_t* slots = scratch_slots_.data();
 
-  // Pipeline, in chunks of kChunk draws: search the tree for chunk c, prefetch its rows,
-  // then copy the rows of chunk c - 1, whose loads have been in flight meanwhile. The tree
-  // misses of one chunk thus overlap the row misses of the previous one.
-  constexpr int64_t kChunk = 128;
+  // 1. Stratified positions: draw j of task t lands in segment j of the task's mass.
+  int64_t begin = 0;
+  for (int64_t t = 0; t < config_.num_tasks; ++t) {
+    const int64_t n = counts[t];
+    const double seg = forest_.total(t) / static_cast<double>(n > 0 ? n : 1);
+    for (int64_t j = 0; j < n; ++j) {
+      u[begin + j] = (static_cast<double>(j) + rng_.NextDouble()) * seg;
+      out.task_ids[begin + j] = t;
+    }
+    begin += n;
+  }
+  // 2. One level-major search over all draws of all tasks.
+  forest_.FindBatch(out.task_ids, u, total, slots);
+  // 3. Indices and importance weights (float precision suffices for the float32 output).
+  const float neg_beta = static_cast<float>(-beta);
+  float max_weight = 0.0f;
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t t = out.task_ids[i];
+    out.indices[i] = t * cap + slots[i];
+    const double prob = forest_.Get(t, slots[i]) / forest_.total(t);
+    const float w = std::pow(static_cast<float>(static_cast<double>(sizes_[t]) * prob), neg_beta);
+    out.weights[i] = w;
+    max_weight = std::max(max_weight, w);
+  }
+  for (int64_t i = 0; i < total; ++i) out.weights[i] /= max_weight;
+  // 4. Gather the packed rows, prefetching kAhead rows ahead so their misses overlap.
+  constexpr int64_t kAhead = 24;
   const size_t row_bytes = static_cast<size_t>(row_width_) * sizeof(float);
   auto prefetch_row = [&](int64_t index) {
     const char* row = reinterpret_cast<const char*>(rows_.data() + index * row_width_);
-    for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(row + b);
+    for (size_t b = 0; b < row_bytes; b += 64) DRATS_PREFETCH(row + b);
   };
-  auto copy_row = [&](int64_t i) {
+  for (int64_t i = 0; i < std::min(kAhead, total); ++i) prefetch_row(out.indices[i]);
+  for (int64_t i = 0; i < total; ++i) {
+    if (i + kAhead < total) prefetch_row(out.indices[i + kAhead]);
     const float* row = rows_.data() + out.indices[i] * row_width_;
     std::memcpy(out.obs + i * od, row, od * sizeof(float));
     std::memcpy(out.actions + i * ad, row + od, ad * sizeof(float));
     out.rewards[i] = row[od + ad];
     std::memcpy(out.next_obs + i * od, row + od + ad + 1, od * sizeof(float));
     out.terminated[i] = row[2 * od + ad + 1];
-  };
-  const float neg_beta = static_cast<float>(-beta);
-  float max_weight = 0.0f;
-  int64_t begin = 0, copied = 0;
-  for (int64_t t = 0; t < config_.num_tasks; ++t) {
-    const int64_t n = counts[t];
-    if (n == 0) continue;
-    const SumTree& tree = trees_[t];
-    const double mass = tree.total();
-    const double seg = mass / static_cast<double>(n);
-    const double size = static_cast<double>(sizes_[t]);
-    double* u = scratch_u_.data() + begin;
-    int64_t* slots = scratch_slots_.data() + begin;
-    for (int64_t j = 0; j < n; ++j) u[j] = (static_cast<double>(j) + u[j]) * seg;
-    for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
-      const int64_t m = std::min(kChunk, n - c0);
-      tree.FindBatch(u + c0, m, slots + c0);
-      for (int64_t j = c0; j < c0 + m; ++j) {
-        const int64_t i = begin + j;
-        out.indices[i] = t * cap + slots[j];
-        out.task_ids[i] = t;
-        prefetch_row(out.indices[i]);
-        // float precision is enough for a float32 output, and powf is 3x faster than pow.
-        const float w = std::pow(static_cast<float>(size * (tree.Get(slots[j]) / mass)), neg_beta);
-        out.weights[i] = w;
-        max_weight = std::max(max_weight, w);
-      }
-      for (; copied < begin + c0; ++copied) copy_row(copied);  // rows of earlier chunks
-    }
-    begin += n;
   }
-  for (; copied < total; ++copied) copy_row(copied);
-  for (int64_t i = 0; i < total; ++i) out.weights[i] /= max_weight;
 }
 
 void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
@@ -232,7 +233,7 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
   LeavesInPlace(scratch_u_.data(), n);
   for (int64_t t = 0; t < k; ++t) {
     const int64_t begin = scratch_offsets_[t], m = scratch_offsets_[t + 1] - begin;
-    trees_[t].SetBatch(scratch_slots_.data() + begin, scratch_u_.data() + begin, m);
+    forest_.SetBatch(t, scratch_slots_.data() + begin, scratch_u_.data() + begin, m);
   }
 }
 
@@ -254,9 +255,9 @@ ReplayState PerTaskReplay::GetState() const {
     s.terminated[r] = row[2 * od + ad + 1];
   }
   s.priorities.reserve(rows);
-  for (const SumTree& tree : trees_) {
-    s.priorities.insert(s.priorities.end(), tree.leaves().begin(),
-                        tree.leaves().begin() + config_.capacity_per_task);
+  for (int64_t t = 0; t < config_.num_tasks; ++t) {
+    s.priorities.insert(s.priorities.end(), forest_.leaves(t),
+                        forest_.leaves(t) + config_.capacity_per_task);
   }
   s.positions = positions_;
   s.sizes = sizes_;
@@ -321,7 +322,7 @@ void PerTaskReplay::SetState(const ReplayState& s) {
     std::memcpy(row + od + ad + 1, s.next_obs.data() + r * od, od * sizeof(float));
     row[2 * od + ad + 1] = s.terminated[r];
   }
-  for (int64_t t = 0; t < k; ++t) trees_[t].Assign(s.priorities.data() + t * cap);
+  for (int64_t t = 0; t < k; ++t) forest_.Assign(t, s.priorities.data() + t * cap);
   positions_ = s.positions;
   sizes_ = s.sizes;
   max_priority_ = s.max_priority;

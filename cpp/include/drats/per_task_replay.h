@@ -1,5 +1,5 @@
 // Per-task prioritized replay: one FIFO ring of `capacity_per_task` transitions per task and
-// one SumTree of priorities ** alpha per task.
+// one sum tree of priorities ** alpha per task (a SumForest).
 //
 // Storage: one transition is one packed float32 row [obs | action | reward | next_obs |
 // terminated] (2 * obs_dim + action_dim + 2 floats), rows of task t at [t * capacity, (t+1) *
@@ -27,7 +27,7 @@
 
 #include "drats/huge_page_allocator.h"
 #include "drats/rng.h"
-#include "drats/sum_tree.h"
+#include "drats/sum_forest.h"
 
 namespace drats {
 
@@ -82,7 +82,8 @@ class PerTaskReplay {
   // Checks counts[num_tasks] (>= 0, none asked of an empty task) and returns their sum.
   int64_t CheckCounts(const int64_t* counts) const;
   // Draws counts[t] rows from each task t into `out` (see the header comment).
-  // Checked: counts as in CheckCounts; 0 <= beta <= 1. O(B log_8 capacity + B row_width).
+  // Checked: counts as in CheckCounts; 0 <= beta <= 1. O(B log_8 capacity + B row_width):
+  // one level-major search over all B draws, then a row gather that prefetches ahead.
   void Sample(const int64_t* counts, double beta, const SampleOutput& out);
 
   // Sets raw priorities (finite, > 0) of n replay indices (each must hold a transition);
@@ -95,6 +96,7 @@ class PerTaskReplay {
   void SetState(const ReplayState& state);
 
  private:
+  static const ReplayConfig& Validated(const ReplayConfig& config);  // throws ConfigError
   void CheckTask(int64_t task, const char* what) const;
   double Leaf(double raw_priority) const;
   void LeavesInPlace(double* raw, int64_t n) const;  // raw -> max(raw ** alpha, DBL_MIN)
@@ -102,7 +104,7 @@ class PerTaskReplay {
   ReplayConfig config_;
   int64_t row_width_;
   HugeVector<float> rows_;
-  std::vector<SumTree> trees_;
+  SumForest forest_;
   std::vector<int64_t> positions_, sizes_;
   std::vector<double> max_priority_;
   CounterRng rng_;

@@ -1,0 +1,135 @@
+#include "drats/sum_forest.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DRATS_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define DRATS_PREFETCH(p) ((void)(p))
+#endif
+
+namespace drats {
+namespace {
+
+constexpr int64_t kF = SumForest::kFanout;
+
+int64_t RoundUp(int64_t n) { return (n + kF - 1) / kF * kF; }
+
+double GroupSum(const double* c) {
+  return ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
+}
+
+// The child of the 8-sibling group `c` that holds u, with u made relative to that child.
+// Prefix sums by a log-depth scan (3 dependent adds instead of 8); with non-negative children
+// they are non-decreasing, a zero child repeats the prefix before it, and the last prefix is
+// exactly GroupSum(c). The child is the number of prefixes <= u: the first whose prefix
+// exceeds u, never a zero child.
+int64_t Descend(const double* c, double* u) {
+  const double a1 = c[0] + c[1], a3 = c[2] + c[3], a5 = c[4] + c[5], a7 = c[6] + c[7];
+  const double b3 = a1 + a3;
+  const double prefix[kF] = {c[0], a1, a1 + c[2], b3, b3 + c[4], b3 + a5, b3 + (a5 + c[6]),
+                             b3 + (a5 + a7)};
+  const double x = *u;
+  int64_t count = 0;
+  for (int64_t k = 0; k < kF; ++k) count += prefix[k] <= x;
+  if (count < kF) {
+    *u = count == 0 ? x : x - prefix[count - 1];
+    return count;
+  }
+  // Rounding put u at or past the group's sum: take the last positive child and make u its
+  // whole value, so that the levels below do the same.
+  int64_t k = kF - 1;
+  while (k > 0 && c[k] <= 0.0) --k;
+  *u = c[k];
+  return k;
+}
+
+}  // namespace
+
+SumForest::SumForest(int64_t num_trees, int64_t capacity)
+    : num_trees_(num_trees), capacity_(capacity) {
+  if (num_trees < 1) throw std::invalid_argument("number of trees must be >= 1");
+  if (capacity < 1) throw std::invalid_argument("tree capacity must be >= 1");
+  int64_t w = RoundUp(capacity);
+  width_.push_back(w);
+  while (w > kF) {
+    w = RoundUp(w / kF);
+    width_.push_back(w);
+  }
+  for (int64_t width : width_) levels_.emplace_back(num_trees * width, 0.0);
+  totals_.assign(num_trees, 0.0);
+}
+
+void SumForest::Recompute(int64_t tree, size_t level, int64_t node) {
+  levels_[level][tree * width_[level] + node] =
+      GroupSum(levels_[level - 1].data() + tree * width_[level - 1] + node * kF);
+}
+
+void SumForest::Set(int64_t tree, int64_t i, double value) {
+  levels_[0][tree * width_[0] + i] = value;
+  for (size_t l = 1; l < levels_.size(); ++l) {
+    i /= kF;
+    Recompute(tree, l, i);
+  }
+  totals_[tree] = GroupSum(levels_.back().data() + tree * kF);
+}
+
+void SumForest::SetBatch(int64_t tree, const int64_t* slots, const double* values, int64_t n) {
+  if (n <= 0) return;
+  double* leaves = levels_[0].data() + tree * width_[0];
+  for (int64_t j = 0; j < n; ++j) leaves[slots[j]] = values[j];
+  int shift = 0;
+  for (size_t l = 1; l < levels_.size(); ++l) {
+    shift += 3;  // log2(kFanout)
+    int64_t previous = -1;
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t node = slots[j] >> shift;
+      if (node == previous) continue;
+      Recompute(tree, l, node);
+      previous = node;
+    }
+  }
+  totals_[tree] = GroupSum(levels_.back().data() + tree * kF);
+}
+
+void SumForest::Assign(int64_t tree, const double* values) {
+  double* leaves = levels_[0].data() + tree * width_[0];
+  std::copy(values, values + capacity_, leaves);
+  std::fill(leaves + capacity_, leaves + width_[0], 0.0);
+  for (size_t l = 1; l < levels_.size(); ++l) {
+    const int64_t groups = width_[l - 1] / kF;
+    double* level = levels_[l].data() + tree * width_[l];
+    std::fill(level, level + width_[l], 0.0);
+    for (int64_t g = 0; g < groups; ++g) Recompute(tree, l, g);
+  }
+  totals_[tree] = GroupSum(levels_.back().data() + tree * kF);
+}
+
+int64_t SumForest::Find(int64_t tree, double u) const {
+  int64_t node = 0;
+  for (size_t l = levels_.size(); l-- > 0;) {
+    node = node * kF + Descend(levels_[l].data() + tree * width_[l] + node * kF, &u);
+  }
+  return node;
+}
+
+void SumForest::FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* out) const {
+  std::fill(out, out + n, 0);
+  for (size_t l = levels_.size(); l-- > 0;) {
+    const double* level = levels_[l].data();
+    const int64_t width = width_[l];
+    for (int64_t j = 0; j < n; ++j) {
+      out[j] = out[j] * kF + Descend(level + trees[j] * width + out[j] * kF, &u[j]);
+    }
+    if (l > 0) {
+      const double* below = levels_[l - 1].data();
+      const int64_t below_width = width_[l - 1];
+      for (int64_t j = 0; j < n; ++j) {
+        DRATS_PREFETCH(below + trees[j] * below_width + out[j] * kF);
+      }
+    }
+  }
+}
+
+}  // namespace drats

@@ -11,7 +11,8 @@ import drats
 def test_import_drats_loads_no_heavy_module() -> None:
     code = (
         "import sys, drats; "
-        "heavy = [m for m in ('torch', 'gymnasium', 'metaworld', 'drats._core') if m in sys.modules]; "
+        "heavy = ('torch', 'gymnasium', 'metaworld', 'drats._core'); "
+        "heavy = [m for m in heavy if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -31,5 +32,7 @@ def test_domain_layer_imports_only_numpy_and_stdlib() -> None:
         "print(','.join(sorted(new - {'drats', 'numpy'})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    third_party = [m for m in out.stdout.strip().split(",") if m and m not in sys.stdlib_module_names]
+    third_party = [
+        m for m in out.stdout.strip().split(",") if m and m not in sys.stdlib_module_names
+    ]
     assert third_party == []

@@ -54,20 +54,22 @@ def test_project_floor_cpp_matches_numpy(z: np.ndarray, floor: float) -> None:
 
 
 def test_math_errors_have_the_same_types() -> None:
-    for call_cpp, call_np in [
+    for call_cpp, call_np, match in [
         (lambda: _core.project_floor([0.5, 0.5], 0.6), lambda: project_floor([0.5, 0.5], 0.6)),
         (
             lambda: _core.mirror_ascent_step([0.5, 0.5], [1.0, np.nan], 8.0, 0.5, 0.0),
             lambda: mirror_ascent_step([0.5, 0.5], [1.0, np.nan], eta=8.0, step_size=0.5, eps=0),
+            "gaps",
         ),
         (
             lambda: _core.mirror_ascent_step([0.5, 0.5], [1.0, 0.0], 1.0, 2.0, 0.0),
             lambda: mirror_ascent_step([0.5, 0.5], [1.0, 0.0], eta=1.0, step_size=2.0, eps=0),
+            "step_size",
         ),
     ]:
-        with pytest.raises(ValueError) as cpp_err:
+        with pytest.raises(ValueError, match=match) as cpp_err:
             call_cpp()
-        with pytest.raises(ValueError) as np_err:
+        with pytest.raises(ValueError, match=match) as np_err:
             call_np()
         assert type(cpp_err.value) is type(np_err.value)
 
@@ -181,8 +183,9 @@ def test_replay_cpp_matches_numpy(alpha: float, seed: int) -> None:
         np.testing.assert_allclose(a.weights, b.weights, rtol=1e-6)
     assert got_state.keys() == expected_state.keys()
     for key in got_state:
-        np.testing.assert_allclose(np.asarray(got_state[key]), np.asarray(expected_state[key]),
-                                   rtol=1e-12, err_msg=key)
+        np.testing.assert_allclose(
+            np.asarray(got_state[key]), np.asarray(expected_state[key]), rtol=1e-12, err_msg=key
+        )
 
 
 def test_replay_state_loads_across_implementations() -> None:

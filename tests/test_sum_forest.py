@@ -81,7 +81,8 @@ TestSumForestMachine = SumForestMachine.TestCase
 def test_trees_are_independent() -> None:
     forest = _core.SumForest(3, 50)
     forest.set(1, 7, 2.0)
-    assert forest.total(0) == 0.0 and forest.total(2) == 0.0
+    assert forest.total(0) == 0.0
+    assert forest.total(2) == 0.0
     assert forest.total(1) == 2.0
     assert forest.find(1, 1.9) == 7
 

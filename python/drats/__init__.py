@@ -42,7 +42,32 @@ _EXPORTS: dict[str, str] = {
     "NumpyPerTaskReplay": "drats.adapters.numpy_replay",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Batch",
+    "CheckpointError",
+    "ConfigError",
+    "CppPerTaskReplay",
+    "DratsError",
+    "DratsSampler",
+    "EmptyTaskError",
+    "EnvPool",
+    "EpisodeStats",
+    "InvalidDtypeError",
+    "InvalidInputError",
+    "NumpyDratsSampler",
+    "NumpyPerTaskReplay",
+    "NumpyUniformSampler",
+    "Policy",
+    "PolicyStep",
+    "PoolStep",
+    "ReplayBuffer",
+    "TaskSampler",
+    "UniformSampler",
+    "UnknownTaskError",
+    "hedge_step",
+    "mirror_ascent_step",
+    "project_floor",
+]
 
 
 def __getattr__(name: str) -> Any:

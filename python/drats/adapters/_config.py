@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from drats.domain.errors import CheckpointError, ConfigError
+from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 
 
 def positive_int(value: object, name: str) -> int:
@@ -19,9 +19,18 @@ def positive_int(value: object, name: str) -> int:
     return int(value)
 
 
+def count_arg(value: object, name: str) -> int:
+    """``value`` as an int >= 0 for a call argument (InvalidInputError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
+        raise InvalidInputError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
 def as_shape(value: int | Sequence[int], name: str) -> tuple[int, ...]:
     """An int or a sequence of ints >= 1 as a shape tuple."""
-    dims = (value,) if isinstance(value, numbers.Integral) else tuple(value)
+    dims: tuple[object, ...] = (
+        (value,) if isinstance(value, numbers.Integral) else tuple(value)  # type: ignore[arg-type]
+    )
     if len(dims) == 0:
         raise ConfigError(f"{name} must have at least one dimension, got {value!r}")
     return tuple(positive_int(d, f"{name} entry") for d in dims)

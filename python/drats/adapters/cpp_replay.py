@@ -126,8 +126,9 @@ class CppPerTaskReplay(ReplayBuffer):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         check_state_config(state, self._config())
-        spec = replay_state_spec(self._num_tasks, self._capacity, self._obs_shape,
-                                 self._action_shape)
+        spec = replay_state_spec(
+            self._num_tasks, self._capacity, self._obs_shape, self._action_shape
+        )
         arrays = check_state_arrays(state, spec)
         try:
             self._core.set_state(arrays)

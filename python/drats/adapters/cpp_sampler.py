@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,11 +13,12 @@ from drats.adapters._config import (
     as_seed,
     check_state_arrays,
     check_state_config,
+    count_arg,
     per_task,
     positive_int,
     sampler_state_spec,
 )
-from drats.domain.errors import CheckpointError, InvalidInputError
+from drats.domain.errors import CheckpointError
 from drats.domain.ports import StateDict, TaskSampler
 
 
@@ -98,9 +98,7 @@ class DratsSampler(TaskSampler):
         return self._core.targets
 
     def sample(self, n: int) -> NDArray[np.int64]:
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise InvalidInputError(f"n must be an integer >= 0, got {n!r}")
-        return self._core.sample(int(n))
+        return self._core.sample(count_arg(n, "n"))
 
     def observe(self, task_ids: ArrayLike, returns: ArrayLike, successes: ArrayLike) -> None:
         self._core.observe(task_ids, returns, successes)

@@ -172,4 +172,5 @@ def alias_draw(
     t = u * prob.shape[0]
     col = np.minimum(t.astype(np.int64), prob.shape[0] - 1)  # u * K can round up to K
     frac = t - col
-    return np.where(frac < prob[col], col, alias[col]).astype(np.int64)
+    out: NDArray[np.int64] = np.where(frac < prob[col], col, alias[col]).astype(np.int64)
+    return out

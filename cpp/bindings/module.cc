@@ -41,7 +41,7 @@ std::string ShapeStr(const Shape& s) {
 // np.asarray(obj) with its dtype kind checked against `kinds` (e.g. "iu"), then converted to T.
 template <typename T>
 py::array_t<T, py::array::c_style> AsArray(const py::handle& obj, const char* name,
-                                            const char* kinds) {
+                                           const char* kinds) {
   py::array a = py::array::ensure(obj);
   if (!a) throw DtypeError(std::string(name) + " must be array-like");
   const char kind = a.dtype().kind();
@@ -53,8 +53,7 @@ py::array_t<T, py::array::c_style> AsArray(const py::handle& obj, const char* na
 }
 
 template <typename T>
-void CheckShape(const py::array_t<T, py::array::c_style>& a, const Shape& want,
-                const char* name) {
+void CheckShape(const py::array_t<T, py::array::c_style>& a, const Shape& want, const char* name) {
   Shape got(a.shape(), a.shape() + a.ndim());
   if (got != want) {
     throw std::invalid_argument(std::string(name) + " must have shape " + ShapeStr(want) +
@@ -156,10 +155,10 @@ py::ssize_t Prod(const Shape& s) {
 
 class PyReplay {
  public:
-  PyReplay(int64_t num_tasks, int64_t capacity, Shape obs_shape, Shape action_shape,
-           double alpha, uint64_t seed)
-      : core_(drats::ReplayConfig{num_tasks, capacity, Prod(obs_shape), Prod(action_shape),
-                                  alpha, seed}),
+  PyReplay(int64_t num_tasks, int64_t capacity, Shape obs_shape, Shape action_shape, double alpha,
+           uint64_t seed)
+      : core_(drats::ReplayConfig{num_tasks, capacity, Prod(obs_shape), Prod(action_shape), alpha,
+                                  seed}),
         obs_shape_(std::move(obs_shape)),
         action_shape_(std::move(action_shape)) {}
 
@@ -214,16 +213,15 @@ class PyReplay {
                        next_obs = fview(3, Prepend(b, obs_shape_)), terminated = fview(4, {b}),
                        weights = fview(5, {b});
     py::array_t<int64_t> task_ids = iview(0), indices = iview(1);
-    const drats::SampleOutput out{obs.mutable_data(),      actions.mutable_data(),
-                                  rewards.mutable_data(),  next_obs.mutable_data(),
+    const drats::SampleOutput out{obs.mutable_data(),        actions.mutable_data(),
+                                  rewards.mutable_data(),    next_obs.mutable_data(),
                                   terminated.mutable_data(), task_ids.mutable_data(),
-                                  indices.mutable_data(),  weights.mutable_data()};
+                                  indices.mutable_data(),    weights.mutable_data()};
     {
       py::gil_scoped_release release;
       core_.Sample(counts.data(), beta, out);
     }
-    return py::make_tuple(obs, actions, rewards, next_obs, terminated, task_ids, indices,
-                          weights);
+    return py::make_tuple(obs, actions, rewards, next_obs, terminated, task_ids, indices, weights);
   }
 
   void UpdatePriorities(const py::handle& indices_obj, const py::handle& priorities_obj) {
@@ -484,9 +482,8 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "mirror_ascent_step",
       [](const std::vector<double>& q, const std::vector<double>& gaps, double eta,
-         double step_size, double eps) {
-        return drats::MirrorAscentStep(q, gaps, eta, step_size, eps);
-      },
+         double step_size,
+         double eps) { return drats::MirrorAscentStep(q, gaps, eta, step_size, eps); },
       py::arg("q"), py::arg("gaps"), py::arg("eta"), py::arg("step_size"), py::arg("eps"));
 
   py::class_<PySumForest>(m, "SumForest")
@@ -514,11 +511,11 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<PySampler>(m, "GapSampler")
       .def(py::init([](int64_t num_tasks, double eta, double step_size, double eps,
-                       std::vector<double> targets, bool adaptive_target,
-                       int64_t success_window, double success_threshold, uint64_t seed) {
-             return new PySampler(drats::GapSamplerConfig{
-                 num_tasks, eta, step_size, eps, std::move(targets), adaptive_target,
-                 success_window, success_threshold, seed});
+                       std::vector<double> targets, bool adaptive_target, int64_t success_window,
+                       double success_threshold, uint64_t seed) {
+             return new PySampler(drats::GapSamplerConfig{num_tasks, eta, step_size, eps,
+                                                          std::move(targets), adaptive_target,
+                                                          success_window, success_threshold, seed});
            }),
            py::arg("num_tasks"), py::arg("eta"), py::arg("step_size"), py::arg("eps"),
            py::arg("targets"), py::arg("adaptive_target"), py::arg("success_window"),

@@ -21,11 +21,10 @@ void CheckVector(const std::vector<double>& v, const char* name) {
 }  // namespace
 
 void CheckFloor(double eps, int64_t k) {
-  if (!std::isfinite(eps) || eps < 0.0 ||
-      eps * static_cast<double>(k) > 1.0 + kSimplexTol) {
-    throw ConfigError("eps must satisfy 0 <= eps <= 1/K = " +
-                      std::to_string(1.0 / static_cast<double>(k)) + ", got " +
-                      std::to_string(eps));
+  if (!std::isfinite(eps) || eps < 0.0 || eps * static_cast<double>(k) > 1.0 + kSimplexTol) {
+    throw ConfigError(
+        "eps must satisfy 0 <= eps <= 1/K = " + std::to_string(1.0 / static_cast<double>(k)) +
+        ", got " + std::to_string(eps));
   }
 }
 
@@ -79,9 +78,8 @@ std::vector<double> ProjectFloor(const std::vector<double>& z, double eps) {
   }
 }
 
-std::vector<double> MirrorAscentStep(const std::vector<double>& q,
-                                     const std::vector<double>& gaps, double eta,
-                                     double step_size, double eps) {
+std::vector<double> MirrorAscentStep(const std::vector<double>& q, const std::vector<double>& gaps,
+                                     double eta, double step_size, double eps) {
   CheckVector(q, "q");
   double sum = 0.0;
   for (double x : q) {

@@ -95,8 +95,7 @@ const std::vector<double>& GapSampler::Update() {
   GapSamplerState& s = state_;
   for (int64_t t = 0; t < k; ++t) {
     const double mean =
-        s.window_counts[t] > 0 ? s.window_sums[t] / static_cast<double>(s.window_counts[t])
-                               : 0.0;
+        s.window_counts[t] > 0 ? s.window_sums[t] / static_cast<double>(s.window_counts[t]) : 0.0;
     s.gaps[t] = (s.targets[t] - mean) / s.targets[t];
   }
   s.probs = MirrorAscentStep(s.probs, s.gaps, config_.eta, config_.step_size, config_.eps);
@@ -117,8 +116,8 @@ void GapSampler::SetState(const GapSamplerState& s) {
   const int64_t k = config_.num_tasks, w = config_.success_window;
   auto check = [](size_t got, int64_t want, const char* name) {
     if (static_cast<int64_t>(got) != want) {
-      throw std::invalid_argument(std::string(name) + " must hold " + Str(want) +
-                                  " values, got " + Str(static_cast<int64_t>(got)));
+      throw std::invalid_argument(std::string(name) + " must hold " + Str(want) + " values, got " +
+                                  Str(static_cast<int64_t>(got)));
     }
   };
   for (const auto* v : {&s.probs, &s.gaps, &s.targets, &s.window_sums, &s.best_returns}) {
@@ -141,7 +140,8 @@ void GapSampler::SetState(const GapSamplerState& s) {
     if (!std::isfinite(s.window_sums[t]) || !std::isfinite(s.gaps[t])) {
       throw std::invalid_argument("window_sums and gaps must be finite");
     }
-    if (std::isnan(s.best_returns[t]) || s.best_returns[t] == std::numeric_limits<double>::infinity()) {
+    if (std::isnan(s.best_returns[t]) ||
+        s.best_returns[t] == std::numeric_limits<double>::infinity()) {
       throw std::invalid_argument("best_returns must be finite or -inf");
     }
     if (s.window_counts[t] < 0 || s.episodes[t] < s.window_counts[t] || s.history_len[t] < 0 ||

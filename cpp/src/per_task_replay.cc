@@ -25,13 +25,15 @@ void CheckFinite(const float* x, int64_t n, const char* name) {
   // Accumulating x - x is NaN exactly when some x is NaN or infinite; one pass, vectorisable.
   float acc = 0.0f;
   for (int64_t i = 0; i < n; ++i) acc += x[i] - x[i];
-  if (acc != 0.0f) throw std::invalid_argument(std::string(name) + " must be finite (found NaN or inf)");
+  if (acc != 0.0f)
+    throw std::invalid_argument(std::string(name) + " must be finite (found NaN or inf)");
 }
 
 }  // namespace
 
 const ReplayConfig& PerTaskReplay::Validated(const ReplayConfig& config) {
-  if (config.num_tasks < 1) throw ConfigError("num_tasks must be >= 1, got " + Str(config.num_tasks));
+  if (config.num_tasks < 1)
+    throw ConfigError("num_tasks must be >= 1, got " + Str(config.num_tasks));
   if (config.capacity_per_task < 1) {
     throw ConfigError("capacity_per_task must be >= 1, got " + Str(config.capacity_per_task));
   }
@@ -87,9 +89,8 @@ int64_t PerTaskReplay::total_size() const {
   return s;
 }
 
-void PerTaskReplay::Add(int64_t n, const int64_t* task_ids, const float* obs,
-                        const float* actions, const float* rewards, const float* next_obs,
-                        const float* terminated) {
+void PerTaskReplay::Add(int64_t n, const int64_t* task_ids, const float* obs, const float* actions,
+                        const float* rewards, const float* next_obs, const float* terminated) {
   if (n < 0) throw std::invalid_argument("batch size must be >= 0");
   const int64_t od = config_.obs_dim, ad = config_.action_dim;
   for (int64_t i = 0; i < n; ++i) CheckTask(task_ids[i], "task_ids: task id");
@@ -127,8 +128,8 @@ int64_t PerTaskReplay::CheckCounts(const int64_t* counts) const {
                                   Str(t));
     }
     if (counts[t] > 0 && sizes_[t] == 0) {
-      throw EmptyTaskError("cannot sample " + Str(counts[t]) + " transitions from task " +
-                           Str(t) + ": it holds none");
+      throw EmptyTaskError("cannot sample " + Str(counts[t]) + " transitions from task " + Str(t) +
+                           ": it holds none");
     }
     total += counts[t];
   }
@@ -192,8 +193,7 @@ void PerTaskReplay::Sample(const int64_t* counts, double beta, const SampleOutpu
   }
 }
 
-void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
-                                     const double* priorities) {
+void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const double* priorities) {
   if (n < 0) throw std::invalid_argument("batch size must be >= 0");
   const int64_t k = config_.num_tasks, cap = config_.capacity_per_task;
   const int64_t limit = k * cap;
@@ -201,8 +201,7 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
   for (int64_t i = 0; i < n; ++i) {
     const int64_t idx = indices[i];
     if (idx < 0 || idx >= limit) {
-      throw std::out_of_range("indices: index " + Str(idx) + " is outside [0, " + Str(limit) +
-                              ")");
+      throw std::out_of_range("indices: index " + Str(idx) + " is outside [0, " + Str(limit) + ")");
     }
     const int64_t t = idx / cap;  // the only division per index
     if (idx - t * cap >= sizes_[t]) {
@@ -210,8 +209,8 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices,
     }
     const double p = priorities[i];
     if (!(std::isfinite(p) && p > 0.0)) {
-      throw std::invalid_argument("priorities must be finite and > 0, got " +
-                                  std::to_string(p) + " at position " + Str(i));
+      throw std::invalid_argument("priorities must be finite and > 0, got " + std::to_string(p) +
+                                  " at position " + Str(i));
     }
     scratch_tasks_[i] = t;
   }
@@ -273,8 +272,8 @@ void PerTaskReplay::SetState(const ReplayState& s) {
   const int64_t od = config_.obs_dim, ad = config_.action_dim;
   auto check_size = [](size_t got, int64_t want, const char* name) {
     if (static_cast<int64_t>(got) != want) {
-      throw std::invalid_argument(std::string(name) + " must hold " + Str(want) +
-                                  " values, got " + Str(static_cast<int64_t>(got)));
+      throw std::invalid_argument(std::string(name) + " must hold " + Str(want) + " values, got " +
+                                  Str(static_cast<int64_t>(got)));
     }
   };
   check_size(s.obs.size(), rows * od, "obs");

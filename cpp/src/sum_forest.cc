@@ -28,8 +28,8 @@ double GroupSum(const double* c) {
 int64_t Descend(const double* c, double* u) {
   const double a1 = c[0] + c[1], a3 = c[2] + c[3], a5 = c[4] + c[5], a7 = c[6] + c[7];
   const double b3 = a1 + a3;
-  const double prefix[kF] = {c[0], a1, a1 + c[2], b3, b3 + c[4], b3 + a5, b3 + (a5 + c[6]),
-                             b3 + (a5 + a7)};
+  const double prefix[kF] = {c[0],      a1,      a1 + c[2],        b3,
+                             b3 + c[4], b3 + a5, b3 + (a5 + c[6]), b3 + (a5 + a7)};
   const double x = *u;
   int64_t count = 0;
   for (int64_t k = 0; k < kF; ++k) count += prefix[k] <= x;

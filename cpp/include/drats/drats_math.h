@@ -25,9 +25,8 @@ std::vector<double> ProjectFloor(const std::vector<double>& z, double eps);
 // alpha = step_size / eta; log q' = (1 - alpha) log q + alpha log(1/K) + step_size * g;
 // returns ProjectFloor(softmax(log q'), eps). Preconditions (checked): q a probability vector,
 // gaps finite and of the same length, eta/step_size/eps valid.
-std::vector<double> MirrorAscentStep(const std::vector<double>& q,
-                                     const std::vector<double>& gaps, double eta,
-                                     double step_size, double eps);
+std::vector<double> MirrorAscentStep(const std::vector<double>& q, const std::vector<double>& gaps,
+                                     double eta, double step_size, double eps);
 
 // Vose alias table with a fixed processing order (stacks, lowest index pushed first), so the
 // numpy twin builds the identical table. O(K).
@@ -36,7 +35,8 @@ struct AliasTable {
   std::vector<int64_t> alias;
 
   void Build(const std::vector<double>& q);
-  // Column min(floor(u * K), K - 1); kept when the fractional part is below prob, else its alias. O(1).
+  // Column min(floor(u * K), K - 1); kept when the fractional part is below prob, else its alias.
+  // O(1).
   int64_t Draw(double u) const {
     const double t = u * static_cast<double>(prob.size());
     const int64_t last = static_cast<int64_t>(prob.size()) - 1;

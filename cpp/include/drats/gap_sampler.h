@@ -55,8 +55,7 @@ class GapSampler {
   const std::vector<double>& targets() const { return state_.targets; }
 
   void Sample(int64_t n, int64_t* out);
-  void Observe(int64_t n, const int64_t* task_ids, const double* returns,
-               const uint8_t* successes);
+  void Observe(int64_t n, const int64_t* task_ids, const double* returns, const uint8_t* successes);
   const std::vector<double>& Update();
 
   GapSamplerState GetState() const;

@@ -160,19 +160,18 @@ void PerTaskReplay::Sample(const int64_t* counts, double beta, const SampleOutpu
     }
     begin += n;
   }
-  // 2. One level-major search over all draws of all tasks.
-  forest_.FindBatch(out.task_ids, u, total, slots);
-  // 3. Indices and importance weights (float precision suffices for the float32 output).
-  const float neg_beta = static_cast<float>(-beta);
-  float max_weight = 0.0f;
+  // 2. One level-major search over all draws of all tasks; u then holds the leaf values.
+  forest_.FindBatch(out.task_ids, u, total, slots, u);
+  // 3. Indices and importance weights (n_t * P(i|t)) ** -beta / max; float precision is
+  // enough for the float32 output.
   for (int64_t i = 0; i < total; ++i) {
     const int64_t t = out.task_ids[i];
     out.indices[i] = t * cap + slots[i];
-    const double prob = forest_.Get(t, slots[i]) / forest_.total(t);
-    const float w = std::pow(static_cast<float>(static_cast<double>(sizes_[t]) * prob), neg_beta);
-    out.weights[i] = w;
-    max_weight = std::max(max_weight, w);
+    const double x = static_cast<double>(sizes_[t]) * (u[i] / forest_.total(t));
+    out.weights[i] = std::max(static_cast<float>(x), FLT_MIN);  // no log(0) below
   }
+  PowInPlace(out.weights, total, static_cast<float>(-beta));
+  const float max_weight = *std::max_element(out.weights, out.weights + total);
   for (int64_t i = 0; i < total; ++i) out.weights[i] /= max_weight;
   // 4. Gather the packed rows, prefetching kAhead rows ahead so their misses overlap.
   constexpr int64_t kAhead = 24;

@@ -114,7 +114,8 @@ int64_t SumForest::Find(int64_t tree, double u) const {
   return node;
 }
 
-void SumForest::FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* out) const {
+void SumForest::FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* out,
+                          double* values) const {
   std::fill(out, out + n, 0);
   for (size_t l = levels_.size(); l-- > 0;) {
     const double* level = levels_[l].data();
@@ -129,6 +130,10 @@ void SumForest::FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* o
         DRATS_PREFETCH(below + trees[j] * below_width + out[j] * kF);
       }
     }
+  }
+  if (values != nullptr) {
+    const double* leaves = levels_[0].data();
+    for (int64_t j = 0; j < n; ++j) values[j] = leaves[trees[j] * width_[0] + out[j]];
   }
 }
 

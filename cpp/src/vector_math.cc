@@ -14,8 +14,18 @@ __attribute__((target_clones("avx2", "default"))) void PowInPlace(double* x, int
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] = std::exp(exponent * std::log(x[i]));
 }
+
+__attribute__((target_clones("avx2", "default"))) void PowInPlace(float* x, int64_t n,
+                                                                  float exponent) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] = std::exp(exponent * std::log(x[i]));
+}
 #else
 void PowInPlace(double* x, int64_t n, double exponent) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::pow(x[i], exponent);
+}
+
+void PowInPlace(float* x, int64_t n, float exponent) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::pow(x[i], exponent);
 }
 #endif

@@ -53,8 +53,10 @@ class SumForest {
   // Preconditions (caller's): total(tree) > 0, u >= 0.
   int64_t Find(int64_t tree, double u) const;
   // Find for n queries (query j in trees[j] at u[j]) in one level-major sweep that prefetches
-  // each query's next line one level ahead. u is used as scratch (overwritten).
-  void FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* out) const;
+  // each query's next line one level ahead. u is used as scratch (overwritten); if `values`
+  // is given, values[j] receives the value of the leaf found.
+  void FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* out,
+                 double* values = nullptr) const;
 
  private:
   void Recompute(int64_t tree, size_t level, int64_t node);

@@ -13,6 +13,8 @@
 namespace drats {
 
 void PowInPlace(double* x, int64_t n, double exponent);
+// The same for float32 (relative error below 1e-6).
+void PowInPlace(float* x, int64_t n, float exponent);
 
 }  // namespace drats
 

@@ -55,7 +55,11 @@ def test_project_floor_cpp_matches_numpy(z: np.ndarray, floor: float) -> None:
 
 def test_math_errors_have_the_same_types() -> None:
     for call_cpp, call_np, match in [
-        (lambda: _core.project_floor([0.5, 0.5], 0.6), lambda: project_floor([0.5, 0.5], 0.6)),
+        (
+            lambda: _core.project_floor([0.5, 0.5], 0.6),
+            lambda: project_floor([0.5, 0.5], 0.6),
+            "eps",
+        ),
         (
             lambda: _core.mirror_ascent_step([0.5, 0.5], [1.0, np.nan], 8.0, 0.5, 0.0),
             lambda: mirror_ascent_step([0.5, 0.5], [1.0, np.nan], eta=8.0, step_size=0.5, eps=0),

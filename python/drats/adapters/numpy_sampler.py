@@ -1,0 +1,204 @@
+"""TaskSampler adapters in pure numpy: the oracles for the C++ samplers. Same constructor,
+semantics, draws (the same counter-based stream and alias table), errors and state-dict layout
+as :class:`drats.DratsSampler` / :class:`drats.UniformSampler`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from drats.adapters._arrays import INTEGER, NUMERIC, check_shape, one_dim
+from drats.adapters._config import (
+    as_seed,
+    check_state_arrays,
+    check_state_config,
+    count_arg,
+    per_task,
+    positive_int,
+    sampler_state_spec,
+)
+from drats.domain.drats_math import (
+    alias_draw,
+    build_alias,
+    check_floor,
+    check_step,
+    mirror_ascent_step,
+    return_gaps,
+)
+from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError, UnknownTaskError
+from drats.domain.ports import StateDict, TaskSampler
+from drats.domain.rng import CounterRng
+
+_FLOATS = ("probs", "gaps", "targets", "window_sums", "best_returns")
+_INTS = ("window_counts", "episodes", "history_len", "history_pos")
+
+
+class NumpyDratsSampler(TaskSampler):
+    """DRATS task sampling in numpy (see :class:`drats.DratsSampler` for the arguments)."""
+
+    kind = "drats"
+
+    def __init__(
+        self,
+        num_tasks: int,
+        *,
+        eta: float = 8.0,
+        step_size: float = 0.5,
+        eps: float | None = None,
+        target: float | Sequence[float] = 5000.0,
+        adaptive_target: bool = True,
+        success_window: int = 50,
+        success_threshold: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        k = positive_int(num_tasks, "num_tasks")
+        eps_value = 1.0 / (4 * k) if eps is None else float(eps)
+        check_step(float(eta), float(step_size))
+        check_floor(eps_value, k)
+        window = positive_int(success_window, "success_window")
+        if not 0.0 <= float(success_threshold) < 1.0:
+            raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
+        base = per_task(target, k, "target")
+        if not np.all(np.isfinite(base) & (base > 0)):
+            raise ConfigError(f"target must be finite and > 0, got {base}")
+        self._config: dict[str, Any] = {
+            "kind": self.kind,
+            "num_tasks": k,
+            "eta": float(eta),
+            "step_size": float(step_size),
+            "eps": eps_value,
+            "adaptive_target": bool(adaptive_target),
+            "success_window": window,
+            "success_threshold": float(success_threshold),
+        }
+        self._base_targets = base
+        self._s: dict[str, NDArray[Any]] = {
+            "probs": np.full(k, 1.0 / k),
+            "gaps": np.zeros(k),
+            "targets": base.copy(),
+            "window_sums": np.zeros(k),
+            "best_returns": np.full(k, -np.inf),
+            "window_counts": np.zeros(k, dtype=np.int64),
+            "episodes": np.zeros(k, dtype=np.int64),
+            "history_len": np.zeros(k, dtype=np.int64),
+            "history_pos": np.zeros(k, dtype=np.int64),
+            "history": np.zeros((k, window), dtype=bool),
+            "solved": np.zeros(k, dtype=bool),
+        }
+        self._rng = CounterRng(as_seed(seed))
+        self._alias = build_alias(self._s["probs"])
+
+    @property
+    def num_tasks(self) -> int:
+        return int(self._config["num_tasks"])
+
+    @property
+    def probs(self) -> NDArray[np.float64]:
+        return self._s["probs"].copy()
+
+    @property
+    def gaps(self) -> NDArray[np.float64]:
+        return self._s["gaps"].copy()
+
+    @property
+    def targets(self) -> NDArray[np.float64]:
+        """float64[K], the current target returns (adaptive ones included)."""
+        return self._s["targets"].copy()
+
+    def sample(self, n: int) -> NDArray[np.int64]:
+        count = count_arg(n, "n")
+        return alias_draw(*self._alias, self._rng.uniform(count))
+
+    def observe(self, task_ids: ArrayLike, returns: ArrayLike, successes: ArrayLike) -> None:
+        ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
+        ret = one_dim(returns, "returns", NUMERIC, np.float64)
+        ok = one_dim(successes, "successes", "biu", np.int64)
+        check_shape(ret, ids.shape, "returns")
+        check_shape(ok, ids.shape, "successes")
+        if np.any((ok != 0) & (ok != 1)):
+            raise InvalidInputError("successes must be bool or 0/1")
+        k = self.num_tasks
+        bad = (ids < 0) | (ids >= k)
+        if bad.any():
+            raise UnknownTaskError(f"task_ids: task id {int(ids[bad][0])} is outside [0, {k})")
+        if not np.all(np.isfinite(ret)):
+            raise InvalidInputError("returns must be finite")
+        s, w = self._s, int(self._config["success_window"])
+        threshold = float(self._config["success_threshold"])
+        for t, r, hit in zip(ids.tolist(), ret.tolist(), ok.tolist(), strict=True):
+            s["window_sums"][t] += r
+            s["window_counts"][t] += 1
+            s["episodes"][t] += 1
+            s["best_returns"][t] = max(s["best_returns"][t], r)
+            s["history"][t, s["history_pos"][t]] = bool(hit)
+            s["history_pos"][t] = (s["history_pos"][t] + 1) % w
+            s["history_len"][t] = min(w, s["history_len"][t] + 1)
+            if not s["solved"][t] and s["history_len"][t] == w:
+                s["solved"][t] = s["history"][t].sum() / w > threshold
+            if self._config["adaptive_target"] and s["solved"][t] and s["best_returns"][t] > 0:
+                s["targets"][t] = s["best_returns"][t]
+
+    def update(self) -> NDArray[np.float64]:
+        s, c = self._s, self._config
+        s["gaps"] = return_gaps(s["targets"], s["window_sums"], s["window_counts"])
+        s["probs"] = mirror_ascent_step(
+            s["probs"], s["gaps"], eta=c["eta"], step_size=c["step_size"], eps=c["eps"]
+        )
+        s["window_sums"][:] = 0.0
+        s["window_counts"][:] = 0
+        self._alias = build_alias(s["probs"])
+        return self.probs
+
+    def state_dict(self) -> StateDict:
+        state: StateDict = dict(self._config)
+        state["base_targets"] = self._base_targets.copy()
+        state.update({key: value.copy() for key, value in self._s.items()})
+        state["rng"] = self._rng.get_state()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        check_state_config(state, {**self._config, "base_targets": self._base_targets})
+        k, w = self.num_tasks, int(self._config["success_window"])
+        a = check_state_arrays(state, sampler_state_spec(k, w))
+        probs = a["probs"]
+        if not (np.all(np.isfinite(probs) & (probs >= 0)) and abs(probs.sum() - 1.0) <= 1e-6):
+            raise CheckpointError("state dict 'probs' must be a probability vector")
+        if not np.all(np.isfinite(a["targets"]) & (a["targets"] > 0)):
+            raise CheckpointError("state dict 'targets' must be finite and > 0")
+        if not (np.all(np.isfinite(a["window_sums"])) and np.all(np.isfinite(a["gaps"]))):
+            raise CheckpointError("state dict 'window_sums' and 'gaps' must be finite")
+        best = a["best_returns"]
+        if np.any(np.isnan(best) | (best == np.inf)):
+            raise CheckpointError("state dict 'best_returns' must be finite or -inf")
+        counts, episodes = a["window_counts"], a["episodes"]
+        length, pos = a["history_len"], a["history_pos"]
+        if np.any(
+            (counts < 0)
+            | (episodes < counts)
+            | (length < 0)
+            | (length > w)
+            | (pos < 0)
+            | (pos >= w)
+        ):
+            raise CheckpointError("episode counters or history positions out of range")
+        new = {key: a[key].astype(np.float64, copy=True) for key in _FLOATS}
+        new.update({key: a[key].astype(np.int64, copy=True) for key in _INTS})
+        new["history"] = a["history"].astype(bool, copy=True)
+        new["solved"] = a["solved"].astype(bool, copy=True)
+        self._s = new
+        self._alias = build_alias(new["probs"])
+        self._rng.set_state(a["rng"])
+
+
+class NumpyUniformSampler(NumpyDratsSampler):
+    """Uniform task sampling in numpy: the DRATS code with step size 0 (q stays 1/K)."""
+
+    kind = "uniform"
+
+    def __init__(
+        self, num_tasks: int, *, target: float | Sequence[float] = 5000.0, seed: int = 0
+    ) -> None:
+        super().__init__(num_tasks, eta=1.0, step_size=0.0, eps=0.0, target=target, seed=seed)

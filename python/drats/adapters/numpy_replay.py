@@ -165,17 +165,17 @@ class NumpyPerTaskReplay(ReplayBuffer):
         slots = np.empty(total, dtype=np.int64)
         weights = np.empty(total, dtype=np.float64)
         begin = 0
-        for t in np.flatnonzero(c):
-            n = int(c[t])
-            cum = np.cumsum(self._leaves[t])
+        for task in np.flatnonzero(c).tolist():
+            n = int(c[task])
+            cum = np.cumsum(self._leaves[task])
             mass = cum[-1]
             x = (np.arange(n) + u[begin : begin + n]) * (mass / n)
             found = np.searchsorted(cum, x, side="right")
-            last_positive = int(np.flatnonzero(self._leaves[t] > 0)[-1])
+            last_positive = int(np.flatnonzero(self._leaves[task] > 0)[-1])
             found = np.minimum(found, last_positive)
             slots[begin : begin + n] = found
-            prob = self._leaves[t, found] / mass
-            weights[begin : begin + n] = (self._sizes[t] * prob) ** (-float(beta))
+            prob = self._leaves[task, found] / mass
+            weights[begin : begin + n] = (self._sizes[task] * prob) ** (-float(beta))
             begin += n
         if total:
             weights /= weights.max()

@@ -53,7 +53,8 @@ std::vector<double> ProjectFloor(const std::vector<double>& z, double eps) {
   std::vector<double> q(k);
   while (true) {
     const double mass = 1.0 - eps * static_cast<double>(num_clamped);
-    if (mass < 0.0) return std::vector<double>(k, 1.0 / static_cast<double>(k));
+    // All clamped, or negative mass: only when eps * K is 1 up to rounding.
+    if (mass < 0.0 || num_clamped == k) return std::vector<double>(k, 1.0 / static_cast<double>(k));
     double total = 0.0;
     for (int64_t i = 0; i < k; ++i) {
       if (!clamped[i]) total += z[i];

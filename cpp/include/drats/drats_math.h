@@ -19,7 +19,8 @@ void CheckStep(double eta, double step_size);
 
 // argmin_q KL(q || z) s.t. sum q = 1, q_i >= eps. Exact active set: free tasks share
 // 1 - eps * #clamped in proportion to z (equally if their z sums to 0); clamp those below eps;
-// repeat until stable. Preconditions (checked): z non-empty, finite, >= 0; eps valid for K.
+// repeat until stable; uniform if the mass goes negative or every task is clamped (only when
+// eps * K is 1 up to rounding). Preconditions (checked): z non-empty, finite, >= 0; eps valid.
 std::vector<double> ProjectFloor(const std::vector<double>& z, double eps);
 
 // alpha = step_size / eta; log q' = (1 - alpha) log q + alpha log(1/K) + step_size * g;

@@ -56,7 +56,9 @@ def project_floor(z: ArrayLike, eps: float) -> NDArray[np.float64]:
 
     All tasks start free; the free tasks share the mass ``1 - eps * #clamped`` in proportion to
     ``z`` (equally if their ``z`` sums to 0); every free task below ``eps`` is clamped to
-    ``eps``; repeat until nothing new is clamped. ``eps = 0`` only normalises ``z``.
+    ``eps``; repeat until nothing new is clamped. ``eps = 0`` only normalises ``z``. If the
+    remaining mass goes negative or every task ends up clamped (both only when ``eps * K``
+    is 1 up to rounding), the result is uniform.
     """
     v = _vector(z, "z")
     if np.any(v < 0):
@@ -66,7 +68,7 @@ def project_floor(z: ArrayLike, eps: float) -> NDArray[np.float64]:
     clamped = np.zeros(k, dtype=bool)
     while True:
         mass = 1.0 - eps * int(clamped.sum())
-        if mass < 0:
+        if mass < 0 or clamped.all():  # all clamped: only when eps * K rounds to 1
             return np.full(k, 1.0 / k)
         free = ~clamped
         total = float(v[free].sum())

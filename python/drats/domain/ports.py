@@ -77,7 +77,7 @@ class ReplayBuffer(Protocol):
 
     The easy thing to get wrong: priorities are *raw* (e.g. ``|td| + 1e-6``); the buffer raises
     them to ``alpha`` itself. New transitions enter with the largest raw priority seen so far in
-    their task (1.0 at start).
+    their task (1.0 at start). A replay index is ``task * capacity_per_task + slot``.
 
     Shapes: ``add`` takes int[B] task ids, float[B, *obs_shape] obs and next_obs,
     float[B, *action_shape] actions, float[B] rewards and bool/float[B] terminated.

@@ -98,7 +98,11 @@ const std::vector<double>& GapSampler::Update() {
         s.window_counts[t] > 0 ? s.window_sums[t] / static_cast<double>(s.window_counts[t]) : 0.0;
     s.gaps[t] = (s.targets[t] - mean) / s.targets[t];
   }
-  s.probs = MirrorAscentStep(s.probs, s.gaps, config_.eta, config_.step_size, config_.eps);
+  // Step size 0 is the Uniform baseline: q stays exactly as it is (the step would only
+  // renormalise it, which drifts by an ulp).
+  if (config_.step_size > 0.0) {
+    s.probs = MirrorAscentStep(s.probs, s.gaps, config_.eta, config_.step_size, config_.eps);
+  }
   s.window_sums.assign(k, 0.0);
   s.window_counts.assign(k, 0);
   alias_.Build(s.probs);

@@ -8,7 +8,8 @@
 // as that is > 0.
 // Update(): gap_i = (target_i - mean_i) / target_i with mean_i = 0 for a task without episodes
 // in the window; q = MirrorAscentStep(q, gap, eta, step_size, eps); the window is reset and the
-// alias table rebuilt. step_size = 0 keeps q uniform (the Uniform baseline).
+// alias table rebuilt. step_size = 0 leaves q untouched, so it stays exactly uniform (the
+// Uniform baseline).
 // Sample(): n draws from one CounterRng stream through the alias table, O(1) each.
 //
 // Errors: std::invalid_argument for bad settings or values, std::out_of_range for unknown task

@@ -144,9 +144,10 @@ class NumpyDratsSampler(TaskSampler):
     def update(self) -> NDArray[np.float64]:
         s, c = self._s, self._config
         s["gaps"] = return_gaps(s["targets"], s["window_sums"], s["window_counts"])
-        s["probs"] = mirror_ascent_step(
-            s["probs"], s["gaps"], eta=c["eta"], step_size=c["step_size"], eps=c["eps"]
-        )
+        if c["step_size"] > 0:  # step 0 (Uniform) leaves q exactly as it is
+            s["probs"] = mirror_ascent_step(
+                s["probs"], s["gaps"], eta=c["eta"], step_size=c["step_size"], eps=c["eps"]
+            )
         s["window_sums"][:] = 0.0
         s["window_counts"][:] = 0
         self._alias = build_alias(s["probs"])

@@ -131,3 +131,52 @@ def test_bad_dtypes_and_shapes_name_the_argument() -> None:
     assert len(buf) == 0
     buf.add(**good)
     assert len(buf) == 1
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_new_transitions_enter_with_the_task_max_priority(alpha: float) -> None:
+    buf = filled(2, 10, 3, alpha=alpha)
+    buf.update_priorities([0, 1, 10], [5.0, 0.5, 2.0])  # task 0 max: 5, task 1 max: 2
+    buf.update_priorities([0], [0.1])  # the max is the highest ever seen, not the current
+    buf.add([0, 1], np.zeros((2, OBS)), np.zeros((2, ACT)), [0, 0], np.zeros((2, OBS)), [0, 0])
+    leaves = buf.state_dict()["priorities"]
+    expected = lambda p: 1.0 if alpha == 0 else p**alpha
+    assert leaves[0, 3] == pytest.approx(expected(5.0), rel=1e-14)
+    assert leaves[1, 3] == pytest.approx(expected(2.0), rel=1e-14)
+    assert leaves[0, 0] == pytest.approx(expected(0.1), rel=1e-14)
+    np.testing.assert_array_equal(buf.state_dict()["max_priority"], [5.0, 2.0])
+
+
+def test_concurrent_add_and_sample_stay_consistent() -> None:
+    # The binding serialises calls on one buffer; two threads hammering it must neither crash
+    # nor corrupt it. Bounded: 300 rounds each.
+    buf = filled(4, 256, 8, alpha=0.6, seed=11)
+    errors: list[BaseException] = []
+
+    def adder() -> None:
+        try:
+            rng = np.random.default_rng(0)
+            for _ in range(300):
+                ids = rng.integers(0, 4, 16)
+                obs = rng.normal(size=(16, OBS)).astype(np.float32)
+                buf.add(ids, obs, np.zeros((16, ACT)), np.ones(16), obs + 1, np.zeros(16))
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    def sampler() -> None:
+        try:
+            for _ in range(300):
+                batch = buf.sample([32, 32, 32, 32])
+                np.testing.assert_array_equal(batch.next_obs, batch.obs + 1)
+                buf.update_priorities(batch.indices, np.abs(batch.obs[:, 0]) + 0.1)
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=adder), threading.Thread(target=sampler)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert buf.sizes().tolist() == [256] * 4  # 4800 random-task rows filled every ring
+    assert len(buf) == 1024

@@ -140,7 +140,10 @@ def test_new_transitions_enter_with_the_task_max_priority(alpha: float) -> None:
     buf.update_priorities([0], [0.1])  # the max is the highest ever seen, not the current
     buf.add([0, 1], np.zeros((2, OBS)), np.zeros((2, ACT)), [0, 0], np.zeros((2, OBS)), [0, 0])
     leaves = buf.state_dict()["priorities"]
-    expected = lambda p: 1.0 if alpha == 0 else p**alpha
+
+    def expected(p: float) -> float:
+        return 1.0 if alpha == 0 else p**alpha
+
     assert leaves[0, 3] == pytest.approx(expected(5.0), rel=1e-14)
     assert leaves[1, 3] == pytest.approx(expected(2.0), rel=1e-14)
     assert leaves[0, 0] == pytest.approx(expected(0.1), rel=1e-14)

@@ -9,15 +9,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats import _core
-from drats.adapters._config import (
+from drats.adapters._checks import (
     as_seed,
     as_shape,
     check_state_arrays,
     check_state_config,
+    finite_float,
     positive_int,
+    replay_state_config,
     replay_state_spec,
 )
-from drats.domain.errors import CheckpointError, ConfigError
+from drats.domain.errors import CheckpointError
 from drats.domain.ports import ReplayBuffer, StateDict
 from drats.domain.types import Batch
 
@@ -52,9 +54,7 @@ class CppPerTaskReplay(ReplayBuffer):
         self._capacity = positive_int(capacity_per_task, "capacity_per_task")
         self._obs_shape = as_shape(obs_shape, "obs_shape")
         self._action_shape = as_shape(action_shape, "action_shape")
-        self._alpha = float(alpha)
-        if not np.isfinite(self._alpha) or self._alpha < 0:
-            raise ConfigError(f"alpha must be finite and >= 0, got {alpha!r}")
+        self._alpha = finite_float(alpha, "alpha", minimum=0.0)
         self._core = _core.PerTaskReplay(
             self._num_tasks,
             self._capacity,
@@ -111,13 +111,9 @@ class CppPerTaskReplay(ReplayBuffer):
         return len(self._core)
 
     def _config(self) -> dict[str, Any]:
-        return {
-            "num_tasks": self._num_tasks,
-            "capacity_per_task": self._capacity,
-            "obs_shape": np.asarray(self._obs_shape, dtype=np.int64),
-            "action_shape": np.asarray(self._action_shape, dtype=np.int64),
-            "alpha": self._alpha,
-        }
+        return replay_state_config(
+            self._num_tasks, self._capacity, self._obs_shape, self._action_shape, self._alpha
+        )
 
     def state_dict(self) -> StateDict:
         state: StateDict = self._config()

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats import _core
-from drats.adapters._config import (
+from drats.adapters._checks import (
     as_seed,
     check_state_arrays,
     check_state_config,

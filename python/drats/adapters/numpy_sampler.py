@@ -10,12 +10,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters._arrays import INTEGER, NUMERIC, check_shape, one_dim
-from drats.adapters._config import (
+from drats.adapters._checks import (
+    INTEGER,
+    NUMERIC,
     as_seed,
+    check_binary,
+    check_shape,
     check_state_arrays,
     check_state_config,
     count_arg,
+    finite_float,
+    one_dim,
     per_task,
     positive_int,
     sampler_state_spec,
@@ -37,7 +42,22 @@ _INTS = ("window_counts", "episodes", "history_len", "history_pos")
 
 
 class NumpyDratsSampler(TaskSampler):
-    """DRATS task sampling in numpy (see :class:`drats.DratsSampler` for the arguments)."""
+    """DRATS task sampling in numpy, the exact oracle of :class:`drats.DratsSampler`
+    (``cpp/include/drats/gap_sampler.h``): same statistics, update, draws and errors.
+
+    Args:
+        num_tasks: K >= 1.
+        eta: KL regularisation strength (> 0); the fixed point is softmax(eta * gap).
+        step_size: mirror-ascent step (>= 0, step_size / eta <= 1); 0 keeps q uniform.
+        eps: probability floor; None means 1 / (4K). Needs 0 <= eps and eps * K <= 1.
+        target: initial target return, a scalar or one value per task (finite, > 0).
+        adaptive_target: once a task is solved, its target becomes its best return so far
+            (if that is > 0), refreshed at each of its later episode ends.
+        success_window: length of the per-task ring of success flags (>= 1).
+        success_threshold: a task is solved for good when its full ring's mean exceeds this
+            (in [0, 1)).
+        seed: seed of the draw stream (a :class:`~drats.domain.rng.CounterRng`).
+    """
 
     kind = "drats"
 
@@ -55,11 +75,14 @@ class NumpyDratsSampler(TaskSampler):
         seed: int = 0,
     ) -> None:
         k = positive_int(num_tasks, "num_tasks")
-        eps_value = 1.0 / (4 * k) if eps is None else float(eps)
-        check_step(float(eta), float(step_size))
+        eta = finite_float(eta, "eta")
+        step_size = finite_float(step_size, "step_size")
+        eps_value = 1.0 / (4 * k) if eps is None else finite_float(eps, "eps")
+        check_step(eta, step_size)
         check_floor(eps_value, k)
         window = positive_int(success_window, "success_window")
-        if not 0.0 <= float(success_threshold) < 1.0:
+        success_threshold = finite_float(success_threshold, "success_threshold")
+        if not 0.0 <= success_threshold < 1.0:
             raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
         base = per_task(target, k, "target")
         if not np.all(np.isfinite(base) & (base > 0)):
@@ -109,23 +132,26 @@ class NumpyDratsSampler(TaskSampler):
         return self._s["targets"].copy()
 
     def sample(self, n: int) -> NDArray[np.int64]:
+        """``n`` task ids (an int >= 0, not a bool) drawn through the alias table of ``probs``."""
         count = count_arg(n, "n")
         return alias_draw(*self._alias, self._rng.uniform(count))
 
     def observe(self, task_ids: ArrayLike, returns: ArrayLike, successes: ArrayLike) -> None:
         ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
         ret = one_dim(returns, "returns", NUMERIC, np.float64)
-        ok = one_dim(successes, "successes", "biu", np.int64)
-        check_shape(ret, ids.shape, "returns")
-        check_shape(ok, ids.shape, "successes")
-        if np.any((ok != 0) & (ok != 1)):
-            raise InvalidInputError("successes must be bool or 0/1")
+        ok = one_dim(successes, "successes", "biu", np.int64)  # the C++ twin's kinds
+        check_shape(ret, ids.shape, "returns", symbols=("n",))
+        check_shape(ok, ids.shape, "successes", symbols=("n",))
+        check_binary(ok, "successes")
+        # Episode by episode, as the C++ twin checks: task id first, then the return.
         k = self.num_tasks
-        bad = (ids < 0) | (ids >= k)
-        if bad.any():
-            raise UnknownTaskError(f"task_ids: task id {int(ids[bad][0])} is outside [0, {k})")
-        if not np.all(np.isfinite(ret)):
-            raise InvalidInputError("returns must be finite")
+        unknown = (ids < 0) | (ids >= k)
+        failed = np.flatnonzero(unknown | ~np.isfinite(ret))
+        if failed.size:
+            i = int(failed[0])
+            if unknown[i]:
+                raise UnknownTaskError(f"task_ids: task id {int(ids[i])} is outside [0, {k})")
+            raise InvalidInputError(f"returns must be finite, got {ret[i]} at position {i}")
         s, w = self._s, int(self._config["success_window"])
         threshold = float(self._config["success_threshold"])
         for t, r, hit in zip(ids.tolist(), ret.tolist(), ok.tolist(), strict=True):
@@ -169,22 +195,21 @@ class NumpyDratsSampler(TaskSampler):
             raise CheckpointError("state dict 'probs' must be a probability vector")
         if not np.all(np.isfinite(a["targets"]) & (a["targets"] > 0)):
             raise CheckpointError("state dict 'targets' must be finite and > 0")
-        if not (np.all(np.isfinite(a["window_sums"])) and np.all(np.isfinite(a["gaps"]))):
-            raise CheckpointError("state dict 'window_sums' and 'gaps' must be finite")
+        for key in ("window_sums", "gaps"):
+            if not np.all(np.isfinite(a[key])):
+                raise CheckpointError(f"state dict {key!r} must be finite")
         best = a["best_returns"]
         if np.any(np.isnan(best) | (best == np.inf)):
             raise CheckpointError("state dict 'best_returns' must be finite or -inf")
         counts, episodes = a["window_counts"], a["episodes"]
-        length, pos = a["history_len"], a["history_pos"]
-        if np.any(
-            (counts < 0)
-            | (episodes < counts)
-            | (length < 0)
-            | (length > w)
-            | (pos < 0)
-            | (pos >= w)
+        for key, bad in (
+            ("window_counts", counts < 0),
+            ("episodes", episodes < counts),
+            ("history_len", (a["history_len"] < 0) | (a["history_len"] > w)),
+            ("history_pos", (a["history_pos"] < 0) | (a["history_pos"] >= w)),
         ):
-            raise CheckpointError("episode counters or history positions out of range")
+            if np.any(bad):
+                raise CheckpointError(f"state dict {key!r} is out of range: {a[key]}")
         new = {key: a[key].astype(np.float64, copy=True) for key in _FLOATS}
         new.update({key: a[key].astype(np.int64, copy=True) for key in _INTS})
         new["history"] = a["history"].astype(bool, copy=True)

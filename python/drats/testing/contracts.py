@@ -5,6 +5,9 @@ its port. Each check raises ``AssertionError`` with a message naming what broke 
     check_replay_buffer(MyReplay)   # MyReplay(num_tasks, capacity_per_task, obs_shape,
                                     #          action_shape, *, alpha, seed)
     check_task_sampler(MySampler)   # MySampler(num_tasks, *, seed)
+
+Every factory call must build a fresh object. Bad input must raise the classes of
+:mod:`drats.domain.errors` and leave the object's ``state_dict()`` unchanged.
 """
 
 from __future__ import annotations
@@ -13,13 +16,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from drats.domain.errors import CheckpointError, EmptyTaskError
+from drats.domain.errors import (
+    CheckpointError,
+    EmptyTaskError,
+    InvalidDtypeError,
+    InvalidInputError,
+    UnknownTaskError,
+)
 from drats.domain.ports import ReplayBuffer, TaskSampler
 from drats.domain.types import Batch
 
 ReplayFactory = Callable[..., ReplayBuffer]
 SamplerFactory = Callable[..., TaskSampler]
+Case = tuple[type[BaseException], Callable[[], object], str]
 
 OBS, ACT = (2, 3), 2
 
@@ -47,12 +58,22 @@ def _raises(kind: type[BaseException], call: Callable[[], object], what: str) ->
     raise AssertionError(f"{what}: expected {kind.__name__}, nothing was raised")
 
 
+def _rejects_unchanged(obj: Any, cases: list[Case]) -> None:
+    """Every case raises its error class and leaves ``obj.state_dict()`` as it was."""
+    before = obj.state_dict()
+    for kind, call, what in cases:
+        _raises(kind, call, what)
+        _expect(_same_state(before, obj.state_dict()), f"{what}: the failed call changed state")
+
+
 # --------------------------------------------------------------------------- replay buffer
 
+Transitions = tuple[
+    NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]
+]
 
-def _transitions(
-    ids: list[int], first: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+
+def _transitions(ids: list[int], first: int) -> Transitions:
     """Transitions whose every field encodes a serial number, so a sampled row can be traced."""
     n = len(ids)
     serial = np.arange(first, first + n, dtype=np.float32)
@@ -68,7 +89,7 @@ def _transitions(
     )
 
 
-def _serials(batch: Batch) -> np.ndarray:
+def _serials(batch: Batch) -> NDArray[np.int64]:
     """The serial number of each sampled row, after checking all its fields agree."""
     serial = batch.obs.reshape(len(batch), -1)[:, 0]
     _expect(np.all(batch.obs == serial[:, None, None]), "obs rows were mixed up")
@@ -79,7 +100,7 @@ def _serials(batch: Batch) -> np.ndarray:
     return serial.astype(np.int64)
 
 
-def _check_batch_layout(batch: Batch, counts: np.ndarray) -> None:
+def _check_batch_layout(batch: Batch, counts: NDArray[np.int64], capacity: int) -> None:
     b = int(counts.sum())
     for name, shape, kind in (
         ("obs", (b, *OBS), np.float32),
@@ -97,48 +118,74 @@ def _check_batch_layout(batch: Batch, counts: np.ndarray) -> None:
         _expect(arr.dtype == kind, f"Batch.{name} has dtype {arr.dtype}, expected {kind}")
     expected_ids = np.repeat(np.arange(counts.size), counts)
     _expect(np.array_equal(batch.task_ids, expected_ids), "rows are not grouped by task id")
+    _expect(
+        np.array_equal(batch.indices // capacity, batch.task_ids),
+        "an index is not task * capacity_per_task + slot",
+    )
     if b:
         w = batch.weights
         _expect(np.all((w > 0) & (w <= 1)), "weights must lie in (0, 1]")
         _expect(w.max() == 1.0, "the largest weight must be exactly 1")
 
 
-def _check_accounting_and_fifo(make: ReplayFactory, alpha: float) -> None:
+def _check_accounting(make: ReplayFactory, alpha: float) -> None:
     buf = make(3, 4, OBS, ACT, alpha=alpha, seed=0)
     _expect(isinstance(buf, ReplayBuffer), "the adapter does not implement ReplayBuffer")
+    _expect(
+        (buf.num_tasks, buf.capacity_per_task, buf.obs_shape, buf.action_shape)
+        == (3, 4, OBS, (ACT,)),
+        "num_tasks, capacity_per_task, obs_shape or action_shape is wrong",
+    )
+    _expect(buf.alpha == alpha, f"alpha is {buf.alpha}, expected {alpha}")
     _expect(len(buf) == 0 and buf.sizes().tolist() == [0, 0, 0], "a new buffer is not empty")
+    buf.add(*_transitions([], first=0))  # an empty batch is fine
     buf.add(*_transitions([0, 1, 0, 0, 0, 0, 0], first=0))  # task 0 gets 6 > capacity 4
     _expect(buf.size(0) == 4 and buf.size(1) == 1 and buf.size(2) == 0, "sizes are wrong")
     _expect(len(buf) == 5, f"len is {len(buf)}, expected 5")
-    _expect(buf.sizes().tolist() == [4, 1, 0], "sizes() disagrees with size()")
+    sizes = buf.sizes()
+    _expect(sizes.dtype == np.int64 and sizes.tolist() == [4, 1, 0], "sizes() is wrong")
+    sizes[:] = 0
+    _expect(buf.size(0) == 4, "sizes() must return a copy")
     counts = np.array([40, 3, 0])
-    batch = buf.sample(counts)
-    _check_batch_layout(batch, counts)
-    serial = _serials(batch)
-    _expect(set(serial[:40].tolist()) <= {3, 4, 5, 6}, "FIFO: an overwritten transition came back")
-    _expect(set(serial[40:].tolist()) == {1}, "task 1 returned a transition it never held")
-    _expect(len(buf.sample(np.zeros(3, dtype=np.int64))) == 0, "counts of 0 must give no rows")
+    _check_batch_layout(buf.sample(counts), counts, 4)
+    empty = buf.sample(np.zeros(3, dtype=np.int64))
+    _check_batch_layout(empty, np.zeros(3, dtype=np.int64), 4)
+
+
+def _check_fifo(make: ReplayFactory, alpha: float) -> None:
+    """The k-th transition of a task (k = 0, 1, ...) lives in slot k % capacity until
+    ``capacity`` newer ones of that task arrive; every index always gives back its own row."""
+    cap = 4
+    buf = make(2, cap, OBS, ACT, alpha=alpha, seed=1)
+    buf.add(*_transitions([0, 1, 0, 0], first=0))
+    buf.add(*_transitions([0, 0, 1, 0], first=4))  # task 0: serials 0 2 3 4 5 7
+    order = {0: [0, 2, 3, 4, 5, 7], 1: [1, 6]}
+    serial_at: dict[int, int] = {}
+    for _ in range(5):
+        batch = buf.sample(np.array([40, 10]))
+        for idx, s in zip(batch.indices.tolist(), _serials(batch).tolist(), strict=True):
+            _expect(serial_at.setdefault(idx, s) == s, f"FIFO: index {idx} gave two rows")
+    for task, serials in order.items():
+        alive = serials[-cap:]
+        want = {task * cap + serials.index(s) % cap: s for s in alive}
+        got = {i: s for i, s in serial_at.items() if i // cap == task}
+        _expect(
+            got == want,
+            f"FIFO: task {task} holds (index -> serial) {got}, expected {want}; the k-th "
+            "transition of a task must sit in slot k % capacity and the oldest go first",
+        )
 
 
 def _check_priorities(make: ReplayFactory) -> None:
     buf = make(2, 32, OBS, ACT, alpha=0.6, seed=1)
     buf.add(*_transitions([0] * 20 + [1] * 20, first=0))
-    # Index of every transition of task 0 (serials 0..19), learned from samples.
-    index_of: dict[int, int] = {}
-    for _ in range(50):
-        seen = buf.sample(np.array([20, 0]))
-        index_of.update(zip(_serials(seen).tolist(), seen.indices.tolist(), strict=True))
-        if len(index_of) == 20:
-            break
-    _expect(len(index_of) == 20, "1000 uniform-priority draws never reached some transitions")
-    serials = np.arange(20)
-    indices = np.array([index_of[s] for s in serials.tolist()])
-    buf.update_priorities(indices, np.where(serials == 7, 1e6, 1e-3))
-    again = buf.sample(np.array([200, 0]))
-    hits = np.mean(_serials(again) == 7)
+    indices = np.arange(20)  # task 0, slots 0..19 hold serials 0..19 (checked by _check_fifo)
+    buf.update_priorities(indices, np.where(indices == 7, 1e6, 1e-3))
+    hits = np.mean(_serials(buf.sample(np.array([200, 0]))) == 7)
     _expect(hits > 0.9, f"a 1e9x larger priority drew only {hits:.0%} of its task's rows")
     buf.update_priorities(indices, np.linspace(0.1, 9.0, 20))
-    mixed = buf.sample(np.array([20, 0]))
+    mixed = buf.sample(np.array([20, 5]))
+    _check_batch_layout(mixed, np.array([20, 5]), 32)
     _expect(mixed.weights.min() < 0.9, "rows of unequal priority must get unequal weights")
     uniform = make(2, 32, OBS, ACT, alpha=0.0, seed=1)
     uniform.add(*_transitions([0] * 20, first=0))
@@ -150,40 +197,64 @@ def _check_bad_input(make: ReplayFactory, alpha: float) -> None:
     buf = make(2, 8, OBS, ACT, alpha=alpha, seed=2)
     good = _transitions([0, 0, 1], first=0)
     buf.add(*good)
-    before = buf.state_dict()
     ids, obs, actions, rewards, next_obs, done = good
-    cases: list[tuple[type[BaseException], Callable[[], object], str]] = [
-        (IndexError, lambda: buf.add(np.array([0, 2, 1]), *good[1:]), "add: unknown task id"),
-        (TypeError, lambda: buf.add(ids.astype(float), *good[1:]), "add: float task ids"),
-        (ValueError, lambda: buf.add(ids, obs[:, :1], *good[2:]), "add: wrong obs shape"),
-        (ValueError, lambda: buf.add(ids, obs, actions[:2], *good[3:]), "add: short actions"),
+    inf_obs = obs.copy()
+    inf_obs[1, 0, 2] = np.inf
+    cases: list[Case] = [
+        (UnknownTaskError, lambda: buf.add(np.array([0, 2, 1]), *good[1:]), "add: task id 2"),
+        (UnknownTaskError, lambda: buf.add(np.array([0, -1, 1]), *good[1:]), "add: task id -1"),
+        (InvalidDtypeError, lambda: buf.add(ids.astype(float), *good[1:]), "add: float ids"),
+        (InvalidDtypeError, lambda: buf.add(ids.astype(bool), *good[1:]), "add: bool ids"),
+        (InvalidInputError, lambda: buf.add(ids[:, None], *good[1:]), "add: 2-D task ids"),
+        (InvalidInputError, lambda: buf.add(ids, obs[:, :1], *good[2:]), "add: obs shape"),
+        (InvalidInputError, lambda: buf.add(ids, obs, actions[:2], *good[3:]), "add: actions"),
+        (InvalidInputError, lambda: buf.add(ids, inf_obs, *good[2:]), "add: inf in obs"),
         (
-            ValueError,
+            InvalidInputError,
             lambda: buf.add(ids, obs, actions, np.array([0, np.nan, 0]), next_obs, done),
             "add: NaN reward",
         ),
         (
-            ValueError,
+            InvalidInputError,
+            lambda: buf.add(ids, obs, actions, rewards, inf_obs, done),
+            "add: inf in next_obs",
+        ),
+        (
+            InvalidInputError,
             lambda: buf.add(ids, obs, actions, rewards, next_obs, np.array([0, 2, 0])),
             "add: terminated not 0/1",
         ),
-        (ValueError, lambda: buf.sample(np.array([1, 1, 1])), "sample: counts of wrong length"),
-        (ValueError, lambda: buf.sample(np.array([-1, 1])), "sample: negative count"),
-        (TypeError, lambda: buf.sample(np.array([1.0, 1.0])), "sample: float counts"),
-        (ValueError, lambda: buf.sample(np.array([1, 1]), beta=-0.5), "sample: beta < 0"),
-        (IndexError, lambda: buf.update_priorities([16], [1.0]), "update: index out of range"),
-        (IndexError, lambda: buf.update_priorities([5], [1.0]), "update: empty slot"),
-        (ValueError, lambda: buf.update_priorities([0], [np.nan]), "update: NaN priority"),
-        (ValueError, lambda: buf.update_priorities([0], [-1.0]), "update: negative priority"),
-        (ValueError, lambda: buf.update_priorities([0, 1], [1.0]), "update: length mismatch"),
-        (IndexError, lambda: buf.size(2), "size: unknown task"),
+        (InvalidInputError, lambda: buf.sample(np.array([1, 1, 1])), "sample: counts length"),
+        (InvalidInputError, lambda: buf.sample(np.array([-1, 1])), "sample: negative count"),
+        (InvalidDtypeError, lambda: buf.sample(np.array([1.0, 1.0])), "sample: float counts"),
+        (InvalidDtypeError, lambda: buf.sample(np.array([True, True])), "sample: bool counts"),
+        (InvalidInputError, lambda: buf.sample(np.array([1, 1]), beta=-0.5), "sample: beta<0"),
+        (InvalidInputError, lambda: buf.sample(np.array([1, 1]), beta=1.5), "sample: beta>1"),
+        (UnknownTaskError, lambda: buf.update_priorities([16], [1.0]), "update: index 16"),
+        (UnknownTaskError, lambda: buf.update_priorities([-1], [1.0]), "update: index -1"),
+        (UnknownTaskError, lambda: buf.update_priorities([5], [1.0]), "update: empty slot"),
+        (InvalidDtypeError, lambda: buf.update_priorities([0.0], [1.0]), "update: float index"),
+        (InvalidInputError, lambda: buf.update_priorities([0], [np.nan]), "update: NaN"),
+        (InvalidInputError, lambda: buf.update_priorities([0], [np.inf]), "update: inf"),
+        (InvalidInputError, lambda: buf.update_priorities([0], [0.0]), "update: priority 0"),
+        (InvalidInputError, lambda: buf.update_priorities([0], [-1.0]), "update: negative"),
+        (InvalidInputError, lambda: buf.update_priorities([0, 1], [1.0]), "update: lengths"),
+        (UnknownTaskError, lambda: buf.size(2), "size: unknown task"),
     ]
-    for kind, call, what in cases:
-        _raises(kind, call, what)
-        _expect(_same_state(before, buf.state_dict()), f"{what}: the failed call changed state")
+    # A valid update ahead of a bad one in the same call must not be applied either.
+    cases.append(
+        (
+            InvalidInputError,
+            lambda: buf.update_priorities([0, 1], [5.0, -1.0]),
+            "update: good then bad priority",
+        )
+    )
+    _rejects_unchanged(buf, cases)
     empty = make(2, 8, OBS, ACT, alpha=alpha, seed=2)
     empty.add(*_transitions([0], first=0))
-    _raises(EmptyTaskError, lambda: empty.sample(np.array([1, 1])), "sample: empty task")
+    _rejects_unchanged(
+        empty, [(EmptyTaskError, lambda: empty.sample(np.array([1, 1])), "sample: empty task")]
+    )
 
 
 def _check_state(make: ReplayFactory, alpha: float) -> None:
@@ -194,30 +265,45 @@ def _check_state(make: ReplayFactory, alpha: float) -> None:
     state = buf.state_dict()
     twin = make(3, 16, OBS, ACT, alpha=alpha, seed=99)
     twin.load_state_dict(state)
+    _expect(_same_state(state, twin.state_dict()), "a restored buffer has another state dict")
     counts = np.array([7, 3, 9])
     x, y = buf.sample(counts), twin.sample(counts)
     _expect(np.array_equal(x.indices, y.indices), "a restored buffer sampled differently")
     _expect(np.array_equal(_serials(x), _serials(y)), "a restored buffer holds other data")
+    _expect(np.array_equal(x.weights, y.weights), "a restored buffer gave other weights")
     same_seed = make(3, 16, OBS, ACT, alpha=alpha, seed=3)
     same_seed.add(*_transitions([0, 1, 2] * 7, first=0))
     _expect(
         np.array_equal(same_seed.sample(np.array([5, 5, 5])).indices, b.indices),
         "the same seed and operations gave different samples",
     )
+    for array in state.values():  # the state dict must hold copies
+        if isinstance(array, np.ndarray) and array.dtype.kind == "f":
+            array[...] = 0
+    _expect(_same_state(buf.state_dict(), twin.state_dict()), "state_dict() shares memory")
+
     other = make(4, 16, OBS, ACT, alpha=alpha, seed=3)
-    _raises(CheckpointError, lambda: other.load_state_dict(state), "load: other num_tasks")
-    broken = dict(state)
-    broken.pop(sorted(broken)[0])
-    before = twin.state_dict()
-    _raises(CheckpointError, lambda: twin.load_state_dict(broken), "load: missing key")
-    _expect(_same_state(before, twin.state_dict()), "a failed load changed state")
+    fresh = buf.state_dict()
+    bad_sizes = {**fresh, "sizes": np.full(3, 17, dtype=np.int64)}
+    bad_obs = {**fresh, "obs": np.full_like(fresh["obs"], np.nan)}
+    missing = {k: v for k, v in fresh.items() if k != "priorities"}
+    _rejects_unchanged(other, [(CheckpointError, lambda: other.load_state_dict(fresh), "load: K")])
+    _rejects_unchanged(
+        twin,
+        [
+            (CheckpointError, lambda: twin.load_state_dict(missing), "load: missing key"),
+            (CheckpointError, lambda: twin.load_state_dict(bad_sizes), "load: sizes > capacity"),
+            (CheckpointError, lambda: twin.load_state_dict(bad_obs), "load: NaN obs"),
+        ],
+    )
 
 
 def check_replay_buffer(make: ReplayFactory, *, prioritized: bool = True) -> None:
     """Check a ReplayBuffer adapter; ``prioritized=False`` for uniform-only (alpha=0) ones."""
     alphas = [0.0, 0.6] if prioritized else [0.0]
     for alpha in alphas:
-        _check_accounting_and_fifo(make, alpha)
+        _check_accounting(make, alpha)
+        _check_fifo(make, alpha)
         _check_bad_input(make, alpha)
         _check_state(make, alpha)
     if prioritized:
@@ -227,57 +313,93 @@ def check_replay_buffer(make: ReplayFactory, *, prioritized: bool = True) -> Non
 # --------------------------------------------------------------------------- task sampler
 
 
-def _check_simplex(q: np.ndarray, k: int, what: str) -> None:
-    _expect(isinstance(q, np.ndarray) and q.dtype == np.float64, f"{what}: not float64 array")
+def _check_simplex(q: Any, k: int, what: str) -> None:
+    _expect(isinstance(q, np.ndarray) and q.dtype == np.float64, f"{what}: not a float64 array")
     _expect(q.shape == (k,), f"{what}: shape {q.shape}, expected ({k},)")
     _expect(np.all(q >= 0) and abs(q.sum() - 1.0) < 1e-9, f"{what}: not a probability vector")
 
 
-def _feed(sampler: TaskSampler, rng: np.random.Generator, k: int) -> None:
+def _feed(sampler: TaskSampler, rng: np.random.Generator) -> None:
     ids = sampler.sample(12)
     sampler.observe(ids, rng.normal(100.0 * (ids + 1), 10.0), rng.random(12) < 0.5)
     sampler.update()
 
 
-def check_task_sampler(make: SamplerFactory) -> None:
-    """Check a TaskSampler adapter built by ``make(num_tasks, *, seed)``."""
-    k = 5
+def _check_sampler_basics(make: SamplerFactory, k: int) -> None:
     sampler = make(k, seed=0)
     _expect(isinstance(sampler, TaskSampler), "the adapter does not implement TaskSampler")
     _expect(sampler.num_tasks == k, "num_tasks is wrong")
     _check_simplex(sampler.probs, k, "initial probs")
-    _expect(sampler.gaps.shape == (k,), "gaps must have one entry per task")
+    gaps = sampler.gaps
+    _expect(gaps.dtype == np.float64 and gaps.shape == (k,), "gaps must be float64[K]")
     draws = sampler.sample(1000)
     _expect(draws.dtype == np.int64 and draws.shape == (1000,), "sample: wrong dtype or shape")
     _expect(draws.min() >= 0 and draws.max() < k, "sample: task id out of range")
     _expect(sampler.sample(0).shape == (0,), "sample(0) must be empty")
     _expect(np.array_equal(make(k, seed=0).sample(1000), draws), "the same seed drew differently")
+    q = sampler.probs
+    q[:] = 0
+    _check_simplex(sampler.probs, k, "probs after changing a returned copy")
+
+
+def _check_sampler_updates(make: SamplerFactory, k: int) -> None:
+    sampler = make(k, seed=1)
     rng = np.random.default_rng(0)
     for _ in range(3):
-        _feed(sampler, rng, k)
+        _feed(sampler, rng)
         _check_simplex(sampler.probs, k, "probs after update")
-    _check_simplex(sampler.update(), k, "update() return value")
+    sampler.observe(np.array([], dtype=np.int64), np.array([]), np.array([], dtype=bool))
+    q = sampler.update()
+    _check_simplex(q, k, "update() return value")
+    _expect(np.array_equal(q, sampler.probs), "update() must return the new probs")
 
-    before = sampler.state_dict()
-    ids = np.array([0, 1])
-    for kind, call, what in [
-        (IndexError, lambda: sampler.observe([0, k], [1.0, 2.0], [True, False]), "unknown task"),
-        (TypeError, lambda: sampler.observe([0.0, 1.0], [1.0, 2.0], [1, 0]), "float task ids"),
-        (ValueError, lambda: sampler.observe(ids, [1.0], [1, 0]), "length mismatch"),
-        (ValueError, lambda: sampler.observe(ids, [1.0, np.nan], [1, 0]), "NaN return"),
-        (ValueError, lambda: sampler.sample(-1), "negative draw count"),
-    ]:
-        _raises(kind, call, f"{type(sampler).__name__}: {what}")
-        _expect(_same_state(before, sampler.state_dict()), f"{what}: the failed call changed state")
 
+def _check_sampler_bad_input(make: SamplerFactory, k: int) -> None:
+    sampler = make(k, seed=2)
+    _feed(sampler, np.random.default_rng(2))
+    ids = np.array([0, k - 1])
+    _rejects_unchanged(
+        sampler,
+        [
+            (UnknownTaskError, lambda: sampler.observe([0, k], [1.0, 2.0], [1, 0]), "task id K"),
+            (UnknownTaskError, lambda: sampler.observe([-1], [1.0], [1]), "task id -1"),
+            (InvalidDtypeError, lambda: sampler.observe([0.0, 1.0], [1, 2], [1, 0]), "float ids"),
+            (InvalidDtypeError, lambda: sampler.observe([True], [1.0], [1]), "bool ids"),
+            (InvalidInputError, lambda: sampler.observe(ids, [1.0], [1, 0]), "lengths differ"),
+            (InvalidInputError, lambda: sampler.observe(ids, [1.0, np.nan], [1, 0]), "NaN"),
+            (InvalidInputError, lambda: sampler.observe(ids, [1.0, 2.0], [1, 2]), "success 2"),
+            (InvalidInputError, lambda: sampler.sample(-1), "negative draw count"),
+        ],
+    )
+
+
+def _check_sampler_state(make: SamplerFactory, k: int) -> None:
+    sampler = make(k, seed=3)
+    _feed(sampler, np.random.default_rng(3))
+    sampler.sample(7)
     twin = make(k, seed=123)
     twin.load_state_dict(sampler.state_dict())
     _expect(np.array_equal(twin.sample(500), sampler.sample(500)), "restored draws differ")
-    _feed(twin, np.random.default_rng(1), k)
-    _feed(sampler, np.random.default_rng(1), k)
+    _feed(twin, np.random.default_rng(1))
+    _feed(sampler, np.random.default_rng(1))
     _expect(np.allclose(twin.probs, sampler.probs, rtol=0, atol=1e-12), "restored update differs")
+    _expect(np.array_equal(twin.sample(100), sampler.sample(100)), "restored draws differ")
     other = make(k + 1, seed=0)
-    _raises(CheckpointError, lambda: other.load_state_dict(sampler.state_dict()), "load: other K")
-    broken = dict(sampler.state_dict())
-    broken.pop(sorted(broken)[0])
-    _raises(CheckpointError, lambda: twin.load_state_dict(broken), "load: missing key")
+    state = sampler.state_dict()
+    missing = dict(state)
+    missing.pop(sorted(missing)[0])
+    _rejects_unchanged(
+        other, [(CheckpointError, lambda: other.load_state_dict(state), "load: other K")]
+    )
+    _rejects_unchanged(
+        twin, [(CheckpointError, lambda: twin.load_state_dict(missing), "load: missing key")]
+    )
+
+
+def check_task_sampler(make: SamplerFactory) -> None:
+    """Check a TaskSampler adapter built by ``make(num_tasks, *, seed)``."""
+    for k in (1, 5):
+        _check_sampler_basics(make, k)
+        _check_sampler_updates(make, k)
+        _check_sampler_bad_input(make, k)
+        _check_sampler_state(make, k)

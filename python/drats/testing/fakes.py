@@ -10,14 +10,22 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters._arrays import INTEGER, NUMERIC, as_array, check_finite, check_shape, one_dim
-from drats.adapters._config import (
+from drats.adapters._checks import (
+    INTEGER,
+    NUMERIC,
+    as_array,
     as_seed,
     as_shape,
-    check_state_arrays,
+    check_binary,
+    check_finite,
+    check_ids,
+    check_replay_state,
+    check_shape,
     check_state_config,
     count_arg,
+    one_dim,
     positive_int,
+    replay_state_config,
 )
 from drats.domain.errors import (
     CheckpointError,
@@ -66,13 +74,11 @@ class FakeTaskSampler(TaskSampler):
         ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
         ret = one_dim(returns, "returns", NUMERIC, np.float64)
         ok = one_dim(successes, "successes", "biu", np.int64)
-        check_shape(ret, ids.shape, "returns")
-        check_shape(ok, ids.shape, "successes")
-        if np.any((ids < 0) | (ids >= self._k)):
-            raise UnknownTaskError(f"task_ids must lie in [0, {self._k})")
+        check_shape(ret, ids.shape, "returns", symbols=("n",))
+        check_shape(ok, ids.shape, "successes", symbols=("n",))
+        check_binary(ok, "successes")
+        check_ids(ids, self._k, "task_ids")
         check_finite(ret, "returns")
-        if np.any((ok != 0) & (ok != 1)):
-            raise InvalidInputError("successes must be bool or 0/1")
         self.episodes += list(
             zip(ids.tolist(), ret.tolist(), ok.astype(bool).tolist(), strict=True)
         )
@@ -98,8 +104,11 @@ class FakeTaskSampler(TaskSampler):
 class FakeReplayBuffer(ReplayBuffer):
     """Uniform per-task FIFO replay in a few lines of numpy (``alpha`` must be 0).
 
-    Priorities are validated and then ignored, as uniform replay allows; indices are
-    ``task * capacity_per_task + slot``; every weight is 1.
+    Row ``i`` of task ``t`` goes to slot ``positions[t]``, the oldest once the task is full;
+    a draw is slot ``floor(u * size)`` of its task, tasks in increasing id, weights all 1.
+    Priorities are validated and then ignored, as uniform replay allows (only the largest raw
+    one is kept, for the state dict). The state dict has the layout of
+    :class:`drats.NumpyPerTaskReplay`, so states move between the two at ``alpha = 0``.
     """
 
     def __init__(
@@ -113,14 +122,26 @@ class FakeReplayBuffer(ReplayBuffer):
         seed: int = 0,
     ) -> None:
         if alpha != 0.0:
-            raise ConfigError(f"FakeReplayBuffer is uniform: alpha must be 0, got {alpha}")
-        self._k = positive_int(num_tasks, "num_tasks")
-        self._cap = positive_int(capacity_per_task, "capacity_per_task")
+            raise ConfigError(f"alpha: FakeReplayBuffer is uniform, alpha must be 0, got {alpha}")
+        k = self._k = positive_int(num_tasks, "num_tasks")
+        cap = self._cap = positive_int(capacity_per_task, "capacity_per_task")
         self._obs_shape = as_shape(obs_shape, "obs_shape")
         self._action_shape = as_shape(action_shape, "action_shape")
-        width = 2 * int(np.prod(self._obs_shape)) + int(np.prod(self._action_shape)) + 2
-        self._rows = np.zeros((self._k, self._cap, width), dtype=np.float32)
-        self._count = np.zeros(self._k, dtype=np.int64)  # transitions ever added per task
+        self._shapes = {
+            "obs": self._obs_shape,
+            "actions": self._action_shape,
+            "rewards": (),
+            "next_obs": self._obs_shape,
+            "terminated": (),
+        }
+        self._data = {
+            name: np.zeros((k, cap, *shape), dtype=np.float32)
+            for name, shape in self._shapes.items()
+        }
+        self._leaves = np.zeros((k, cap))  # 1 on filled slots (raw ** 0)
+        self._positions = np.zeros(k, dtype=np.int64)
+        self._sizes = np.zeros(k, dtype=np.int64)
+        self._max_priority = np.ones(k)
         self._rng = CounterRng(as_seed(seed))
 
     @property
@@ -153,99 +174,88 @@ class FakeReplayBuffer(ReplayBuffer):
         terminated: ArrayLike,
     ) -> None:
         ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
-        n = ids.shape[0]
-        parts = []
-        for name, value, shape in (
-            ("obs", obs, self._obs_shape),
-            ("actions", actions, self._action_shape),
-            ("rewards", rewards, ()),
-            ("next_obs", next_obs, self._obs_shape),
-            ("terminated", terminated, ()),
-        ):
-            arr = as_array(value, name, NUMERIC, np.float32)
-            check_shape(arr, (n, *shape), name)
-            parts.append(arr.reshape(n, -1))
-        if np.any((ids < 0) | (ids >= self._k)):
-            raise UnknownTaskError(f"task_ids must lie in [0, {self._k})")
-        for name, part in zip(("obs", "actions", "rewards", "next_obs"), parts, strict=False):
-            check_finite(part, name)
-        if np.any((parts[4] != 0) & (parts[4] != 1)):
-            raise InvalidInputError("terminated must be 0 or 1")
-        rows = np.concatenate(parts, axis=1)
-        for i, t in enumerate(ids.tolist()):
-            self._rows[t, self._count[t] % self._cap] = rows[i]
-            self._count[t] += 1
+        given = dict(zip(self._shapes, (obs, actions, rewards, next_obs, terminated), strict=True))
+        rows = {name: as_array(value, name, NUMERIC, np.float32) for name, value in given.items()}
+        for name, shape in self._shapes.items():
+            check_shape(rows[name], (ids.size, *shape), name, symbols=("n",))
+        check_ids(ids, self._k, "task_ids")
+        for name in ("obs", "next_obs", "actions", "rewards"):
+            check_finite(rows[name], name)
+        check_binary(rows["terminated"], "terminated")
+        for i, t in enumerate(ids.tolist()):  # one row at a time, in order
+            slot = int(self._positions[t])
+            for name, column in rows.items():
+                self._data[name][t, slot] = column[i]
+            self._leaves[t, slot] = 1.0
+            self._positions[t] = (slot + 1) % self._cap
+            self._sizes[t] = min(self._cap, int(self._sizes[t]) + 1)
 
     def sample(self, counts: ArrayLike, *, beta: float = 0.4) -> Batch:
         c = as_array(counts, "counts", INTEGER, np.int64)
-        check_shape(c, (self._k,), "counts")
+        check_shape(c, (self._k,), "counts", symbols=("K",))
         if not 0.0 <= float(beta) <= 1.0:
             raise InvalidInputError(f"beta must be in [0, 1], got {beta}")
         if np.any(c < 0):
-            raise InvalidInputError("counts must be >= 0")
-        sizes = self.sizes()
-        if np.any((c > 0) & (sizes == 0)):
-            raise EmptyTaskError(
-                f"cannot sample from empty task {int(np.argmax((c > 0) & (sizes == 0)))}"
-            )
+            raise InvalidInputError(f"counts must be >= 0, got {c.tolist()}")
+        for t in range(self._k):
+            if c[t] > 0 and self._sizes[t] == 0:
+                raise EmptyTaskError(f"counts asks {int(c[t])} transitions of empty task {t}")
         task_ids = np.repeat(np.arange(self._k, dtype=np.int64), c)
-        u = self._rng.uniform(task_ids.size)
-        slots = (u * sizes[task_ids]).astype(np.int64)
-        rows = self._rows[task_ids, slots]
-        od, ad = int(np.prod(self._obs_shape)), int(np.prod(self._action_shape))
-        b = task_ids.size
+        u = self._rng.uniform(task_ids.size) if task_ids.size else np.zeros(0)
+        slots = np.minimum((u * self._sizes[task_ids]).astype(np.int64), self._sizes[task_ids] - 1)
         return Batch(
-            obs=rows[:, :od].reshape(b, *self._obs_shape).copy(),
-            actions=rows[:, od : od + ad].reshape(b, *self._action_shape).copy(),
-            rewards=rows[:, od + ad].copy(),
-            next_obs=rows[:, od + ad + 1 : 2 * od + ad + 1].reshape(b, *self._obs_shape).copy(),
-            terminated=rows[:, -1].copy(),
+            obs=self._data["obs"][task_ids, slots],
+            actions=self._data["actions"][task_ids, slots],
+            rewards=self._data["rewards"][task_ids, slots],
+            next_obs=self._data["next_obs"][task_ids, slots],
+            terminated=self._data["terminated"][task_ids, slots],
             task_ids=task_ids,
             indices=task_ids * self._cap + slots,
-            weights=np.ones(b, dtype=np.float32),
+            weights=np.ones(task_ids.size, dtype=np.float32),
         )
 
     def update_priorities(self, indices: ArrayLike, priorities: ArrayLike) -> None:
         idx = one_dim(indices, "indices", INTEGER, np.int64)
         pri = as_array(priorities, "priorities", NUMERIC, np.float64)
-        check_shape(pri, idx.shape, "priorities")
-        tasks, slots = np.divmod(idx, self._cap)
-        if np.any((idx < 0) | (idx >= self._k * self._cap)) or np.any(slots >= self.sizes()[tasks]):
-            raise UnknownTaskError("indices must point at stored transitions")
-        if not np.all(np.isfinite(pri) & (pri > 0)):
-            raise InvalidInputError("priorities must be finite and > 0")
+        check_shape(pri, idx.shape, "priorities", symbols=("n",))
+        for i, (index, p) in enumerate(zip(idx.tolist(), pri.tolist(), strict=True)):
+            if not 0 <= index < self._k * self._cap:
+                raise UnknownTaskError(f"indices: replay index {index} is outside the buffer")
+            if index % self._cap >= self._sizes[index // self._cap]:
+                raise UnknownTaskError(f"indices: replay index {index} points at an empty slot")
+            if not (np.isfinite(p) and p > 0):
+                raise InvalidInputError(f"priorities must be finite and > 0, got {p} at {i}")
+        np.maximum.at(self._max_priority, idx // self._cap, pri)
 
     def size(self, task_id: int) -> int:
         if not 0 <= int(task_id) < self._k:
-            raise UnknownTaskError(f"task id {task_id} is outside [0, {self._k})")
-        return int(min(self._count[int(task_id)], self._cap))
+            raise UnknownTaskError(f"task_id {task_id} is outside [0, {self._k})")
+        return int(self._sizes[int(task_id)])
 
     def sizes(self) -> NDArray[np.int64]:
-        return np.minimum(self._count, self._cap)
+        return self._sizes.copy()
 
     def __len__(self) -> int:
-        return int(self.sizes().sum())
+        return int(self._sizes.sum())
+
+    def _config(self) -> dict[str, Any]:
+        return replay_state_config(self._k, self._cap, self._obs_shape, self._action_shape, 0.0)
 
     def state_dict(self) -> StateDict:
-        return {
-            "kind": "fake_replay",
-            "num_tasks": self._k,
-            "capacity_per_task": self._cap,
-            "rows": self._rows.copy(),
-            "count": self._count.copy(),
-            "rng": self._rng.get_state(),
-        }
+        state: StateDict = self._config()
+        state.update({name: column.copy() for name, column in self._data.items()})
+        state.update(
+            priorities=self._leaves.copy(),
+            positions=self._positions.copy(),
+            sizes=self._sizes.copy(),
+            max_priority=self._max_priority.copy(),
+            rng=self._rng.get_state(),
+        )
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        check_state_config(
-            state, {"kind": "fake_replay", "num_tasks": self._k, "capacity_per_task": self._cap}
-        )
-        a = check_state_arrays(
-            state,
-            {"rows": (self._rows.shape, "f"), "count": ((self._k,), "iu"), "rng": ((2,), "u")},
-        )
-        if np.any(a["count"] < 0) or not np.all(np.isfinite(a["rows"])):
-            raise CheckpointError("state dict 'count' or 'rows' out of range")
-        self._rows = a["rows"].astype(np.float32, copy=True)
-        self._count = a["count"].astype(np.int64, copy=True)
-        self._rng.set_state(a["rng"])
+        new = check_replay_state(state, self._config())  # raises before anything changes
+        self._data = {name: new[name] for name in self._shapes}
+        self._leaves, self._max_priority = new["priorities"], new["max_priority"]
+        self._positions, self._sizes = new["positions"], new["sizes"]
+        self._rng.set_state(new["rng"])

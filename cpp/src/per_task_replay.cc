@@ -8,13 +8,8 @@
 #include <string>
 
 #include "drats/errors.h"
+#include "drats/prefetch.h"
 #include "drats/vector_math.h"
-
-#if defined(__GNUC__) || defined(__clang__)
-#define DRATS_PREFETCH(p) __builtin_prefetch(p)
-#else
-#define DRATS_PREFETCH(p) ((void)(p))
-#endif
 
 namespace drats {
 namespace {

@@ -3,11 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define DRATS_PREFETCH(p) __builtin_prefetch(p)
-#else
-#define DRATS_PREFETCH(p) ((void)(p))
-#endif
+#include "drats/prefetch.h"
 
 namespace drats {
 namespace {

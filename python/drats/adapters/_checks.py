@@ -273,6 +273,48 @@ def check_replay_state(state: Mapping[str, Any], config: Mapping[str, Any]) -> d
     return out
 
 
+def gap_sampler_config(
+    kind: str,
+    num_tasks: object,
+    *,
+    eta: object,
+    step_size: object,
+    eps: object,
+    target: float | Sequence[float],
+    adaptive_target: object,
+    success_window: object,
+    success_threshold: object,
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """Validated settings of a gap sampler (ConfigError naming the bad one): the config
+    entries of its state dict, and its per-task base targets. ``eps=None`` means 1/(4K)."""
+    from drats.domain.drats_math import check_floor, check_step
+
+    k = positive_int(num_tasks, "num_tasks")
+    eta_value = finite_float(eta, "eta")
+    step_value = finite_float(step_size, "step_size")
+    eps_value = 1.0 / (4 * k) if eps is None else finite_float(eps, "eps")
+    check_step(eta_value, step_value)
+    check_floor(eps_value, k)
+    window = positive_int(success_window, "success_window")
+    threshold = finite_float(success_threshold, "success_threshold")
+    if not 0.0 <= threshold < 1.0:
+        raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
+    base = per_task(target, k, "target")
+    if not np.all(np.isfinite(base) & (base > 0)):
+        raise ConfigError(f"target must be finite and > 0, got {base}")
+    config = {
+        "kind": kind,
+        "num_tasks": k,
+        "eta": eta_value,
+        "step_size": step_value,
+        "eps": eps_value,
+        "adaptive_target": bool(adaptive_target),
+        "success_window": window,
+        "success_threshold": threshold,
+    }
+    return config, base
+
+
 def sampler_state_spec(num_tasks: int, window: int) -> dict[str, tuple[tuple[int, ...], str]]:
     """Array entries of a gap-sampler state dict: key -> (shape, dtype kinds)."""
     k = num_tasks

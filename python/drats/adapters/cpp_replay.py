@@ -11,20 +11,17 @@ from numpy.typing import ArrayLike, NDArray
 from drats import _core
 from drats.adapters._checks import (
     as_seed,
-    as_shape,
     check_state_arrays,
     check_state_config,
-    finite_float,
-    positive_int,
-    replay_state_config,
     replay_state_spec,
 )
+from drats.adapters._replay_base import ReplaySettings
 from drats.domain.errors import CheckpointError
 from drats.domain.ports import ReplayBuffer, StateDict
 from drats.domain.types import Batch
 
 
-class CppPerTaskReplay(ReplayBuffer):
+class CppPerTaskReplay(ReplaySettings, ReplayBuffer):
     """Per-task prioritized replay in C++: one FIFO ring and one fanout-8 sum tree per task.
 
     Transitions are stored as packed float32 rows, so a batch is one row read per transition.
@@ -50,11 +47,7 @@ class CppPerTaskReplay(ReplayBuffer):
         alpha: float = 0.6,
         seed: int = 0,
     ) -> None:
-        self._num_tasks = positive_int(num_tasks, "num_tasks")
-        self._capacity = positive_int(capacity_per_task, "capacity_per_task")
-        self._obs_shape = as_shape(obs_shape, "obs_shape")
-        self._action_shape = as_shape(action_shape, "action_shape")
-        self._alpha = finite_float(alpha, "alpha", minimum=0.0)
+        self._init_settings(num_tasks, capacity_per_task, obs_shape, action_shape, alpha)
         self._core = _core.PerTaskReplay(
             self._num_tasks,
             self._capacity,
@@ -63,26 +56,6 @@ class CppPerTaskReplay(ReplayBuffer):
             self._alpha,
             as_seed(seed),
         )
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
-    @property
-    def capacity_per_task(self) -> int:
-        return self._capacity
-
-    @property
-    def obs_shape(self) -> tuple[int, ...]:
-        return self._obs_shape
-
-    @property
-    def action_shape(self) -> tuple[int, ...]:
-        return self._action_shape
-
-    @property
-    def alpha(self) -> float:
-        return self._alpha
 
     def add(
         self,
@@ -109,11 +82,6 @@ class CppPerTaskReplay(ReplayBuffer):
 
     def __len__(self) -> int:
         return len(self._core)
-
-    def _config(self) -> dict[str, Any]:
-        return replay_state_config(
-            self._num_tasks, self._capacity, self._obs_shape, self._action_shape, self._alpha
-        )
 
     def state_dict(self) -> StateDict:
         state: StateDict = self._config()

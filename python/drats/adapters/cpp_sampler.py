@@ -14,8 +14,7 @@ from drats.adapters._checks import (
     check_state_arrays,
     check_state_config,
     count_arg,
-    per_task,
-    positive_int,
+    gap_sampler_config,
     sampler_state_spec,
 )
 from drats.domain.errors import CheckpointError
@@ -55,21 +54,20 @@ class DratsSampler(TaskSampler):
         success_threshold: float = 0.5,
         seed: int = 0,
     ) -> None:
-        k = positive_int(num_tasks, "num_tasks")
-        self._config: dict[str, Any] = {
-            "kind": self.kind,
-            "num_tasks": k,
-            "eta": float(eta),
-            "step_size": float(step_size),
-            "eps": 1.0 / (4 * k) if eps is None else float(eps),
-            "adaptive_target": bool(adaptive_target),
-            "success_window": positive_int(success_window, "success_window"),
-            "success_threshold": float(success_threshold),
-        }
-        self._base_targets = per_task(target, k, "target")
+        self._config, self._base_targets = gap_sampler_config(
+            self.kind,
+            num_tasks,
+            eta=eta,
+            step_size=step_size,
+            eps=eps,
+            target=target,
+            adaptive_target=adaptive_target,
+            success_window=success_window,
+            success_threshold=success_threshold,
+        )
         c = self._config
         self._core = _core.GapSampler(
-            k,
+            c["num_tasks"],
             c["eta"],
             c["step_size"],
             c["eps"],

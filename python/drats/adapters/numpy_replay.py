@@ -17,17 +17,14 @@ from drats.adapters._checks import (
     NUMERIC,
     as_array,
     as_seed,
-    as_shape,
     check_binary,
     check_finite,
     check_ids,
     check_replay_state,
     check_shape,
-    finite_float,
     one_dim,
-    positive_int,
-    replay_state_config,
 )
+from drats.adapters._replay_base import ReplaySettings
 from drats.domain.errors import EmptyTaskError, InvalidInputError, UnknownTaskError
 from drats.domain.ports import ReplayBuffer, StateDict
 from drats.domain.rng import CounterRng
@@ -37,7 +34,7 @@ _TINY = np.finfo(np.float64).tiny  # DBL_MIN: the smallest leaf, so no filled sl
 _FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
 
 
-class NumpyPerTaskReplay(ReplayBuffer):
+class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
     """Per-task prioritized replay in numpy: one FIFO ring of ``capacity_per_task``
     transitions and one array of leaves ``raw_priority ** alpha`` per task.
 
@@ -60,11 +57,7 @@ class NumpyPerTaskReplay(ReplayBuffer):
         alpha: float = 0.6,
         seed: int = 0,
     ) -> None:
-        self._num_tasks = positive_int(num_tasks, "num_tasks")
-        self._capacity = positive_int(capacity_per_task, "capacity_per_task")
-        self._obs_shape = as_shape(obs_shape, "obs_shape")
-        self._action_shape = as_shape(action_shape, "action_shape")
-        self._alpha = finite_float(alpha, "alpha", minimum=0.0)
+        self._init_settings(num_tasks, capacity_per_task, obs_shape, action_shape, alpha)
         k, c = self._num_tasks, self._capacity
         self._obs = np.zeros((k, c, *self._obs_shape), dtype=np.float32)
         self._actions = np.zeros((k, c, *self._action_shape), dtype=np.float32)
@@ -77,27 +70,7 @@ class NumpyPerTaskReplay(ReplayBuffer):
         self._max_priority = np.ones(k, dtype=np.float64)  # raw, not raised to alpha
         self._rng = CounterRng(as_seed(seed))
 
-    # ----------------------------------------------------------------------------- properties
-
-    @property
-    def num_tasks(self) -> int:
-        return self._num_tasks
-
-    @property
-    def capacity_per_task(self) -> int:
-        return self._capacity
-
-    @property
-    def obs_shape(self) -> tuple[int, ...]:
-        return self._obs_shape
-
-    @property
-    def action_shape(self) -> tuple[int, ...]:
-        return self._action_shape
-
-    @property
-    def alpha(self) -> float:
-        return self._alpha
+    # ---------------------------------------------------------------------------------- sizes
 
     def size(self, task_id: int) -> int:
         t = int(task_id)
@@ -251,11 +224,6 @@ class NumpyPerTaskReplay(ReplayBuffer):
         np.maximum.at(self._max_priority, tasks, pri)
 
     # ----------------------------------------------------------------------------- state dict
-
-    def _config(self) -> dict[str, Any]:
-        return replay_state_config(
-            self._num_tasks, self._capacity, self._obs_shape, self._action_shape, self._alpha
-        )
 
     def state_dict(self) -> StateDict:
         state: StateDict = self._config()

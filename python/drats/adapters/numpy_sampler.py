@@ -19,21 +19,17 @@ from drats.adapters._checks import (
     check_state_arrays,
     check_state_config,
     count_arg,
-    finite_float,
+    gap_sampler_config,
     one_dim,
-    per_task,
-    positive_int,
     sampler_state_spec,
 )
 from drats.domain.drats_math import (
     alias_draw,
     build_alias,
-    check_floor,
-    check_step,
     mirror_ascent_step,
     return_gaps,
 )
-from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError, UnknownTaskError
+from drats.domain.errors import CheckpointError, InvalidInputError, UnknownTaskError
 from drats.domain.ports import StateDict, TaskSampler
 from drats.domain.rng import CounterRng
 
@@ -74,30 +70,19 @@ class NumpyDratsSampler(TaskSampler):
         success_threshold: float = 0.5,
         seed: int = 0,
     ) -> None:
-        k = positive_int(num_tasks, "num_tasks")
-        eta = finite_float(eta, "eta")
-        step_size = finite_float(step_size, "step_size")
-        eps_value = 1.0 / (4 * k) if eps is None else finite_float(eps, "eps")
-        check_step(eta, step_size)
-        check_floor(eps_value, k)
-        window = positive_int(success_window, "success_window")
-        success_threshold = finite_float(success_threshold, "success_threshold")
-        if not 0.0 <= success_threshold < 1.0:
-            raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
-        base = per_task(target, k, "target")
-        if not np.all(np.isfinite(base) & (base > 0)):
-            raise ConfigError(f"target must be finite and > 0, got {base}")
-        self._config: dict[str, Any] = {
-            "kind": self.kind,
-            "num_tasks": k,
-            "eta": float(eta),
-            "step_size": float(step_size),
-            "eps": eps_value,
-            "adaptive_target": bool(adaptive_target),
-            "success_window": window,
-            "success_threshold": float(success_threshold),
-        }
+        self._config, base = gap_sampler_config(
+            self.kind,
+            num_tasks,
+            eta=eta,
+            step_size=step_size,
+            eps=eps,
+            target=target,
+            adaptive_target=adaptive_target,
+            success_window=success_window,
+            success_threshold=success_threshold,
+        )
         self._base_targets = base
+        k, window = int(self._config["num_tasks"]), int(self._config["success_window"])
         self._s: dict[str, NDArray[Any]] = {
             "probs": np.full(k, 1.0 / k),
             "gaps": np.zeros(k),

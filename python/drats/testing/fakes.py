@@ -15,7 +15,6 @@ from drats.adapters._checks import (
     NUMERIC,
     as_array,
     as_seed,
-    as_shape,
     check_binary,
     check_finite,
     check_ids,
@@ -25,8 +24,8 @@ from drats.adapters._checks import (
     count_arg,
     one_dim,
     positive_int,
-    replay_state_config,
 )
+from drats.adapters._replay_base import ReplaySettings
 from drats.domain.errors import (
     CheckpointError,
     ConfigError,
@@ -101,7 +100,7 @@ class FakeTaskSampler(TaskSampler):
         self._next, self.updates = nxt, updates
 
 
-class FakeReplayBuffer(ReplayBuffer):
+class FakeReplayBuffer(ReplaySettings, ReplayBuffer):
     """Uniform per-task FIFO replay in a few lines of numpy (``alpha`` must be 0).
 
     Row ``i`` of task ``t`` goes to slot ``positions[t]``, the oldest once the task is full;
@@ -123,10 +122,8 @@ class FakeReplayBuffer(ReplayBuffer):
     ) -> None:
         if alpha != 0.0:
             raise ConfigError(f"alpha: FakeReplayBuffer is uniform, alpha must be 0, got {alpha}")
-        k = self._k = positive_int(num_tasks, "num_tasks")
-        cap = self._cap = positive_int(capacity_per_task, "capacity_per_task")
-        self._obs_shape = as_shape(obs_shape, "obs_shape")
-        self._action_shape = as_shape(action_shape, "action_shape")
+        self._init_settings(num_tasks, capacity_per_task, obs_shape, action_shape, alpha)
+        k, cap = self._num_tasks, self._capacity
         self._shapes = {
             "obs": self._obs_shape,
             "actions": self._action_shape,
@@ -144,26 +141,6 @@ class FakeReplayBuffer(ReplayBuffer):
         self._max_priority = np.ones(k)
         self._rng = CounterRng(as_seed(seed))
 
-    @property
-    def num_tasks(self) -> int:
-        return self._k
-
-    @property
-    def capacity_per_task(self) -> int:
-        return self._cap
-
-    @property
-    def obs_shape(self) -> tuple[int, ...]:
-        return self._obs_shape
-
-    @property
-    def action_shape(self) -> tuple[int, ...]:
-        return self._action_shape
-
-    @property
-    def alpha(self) -> float:
-        return 0.0
-
     def add(
         self,
         task_ids: ArrayLike,
@@ -178,7 +155,7 @@ class FakeReplayBuffer(ReplayBuffer):
         rows = {name: as_array(value, name, NUMERIC, np.float32) for name, value in given.items()}
         for name, shape in self._shapes.items():
             check_shape(rows[name], (ids.size, *shape), name, symbols=("n",))
-        check_ids(ids, self._k, "task_ids")
+        check_ids(ids, self._num_tasks, "task_ids")
         for name in ("obs", "next_obs", "actions", "rewards"):
             check_finite(rows[name], name)
         check_binary(rows["terminated"], "terminated")
@@ -187,20 +164,20 @@ class FakeReplayBuffer(ReplayBuffer):
             for name, column in rows.items():
                 self._data[name][t, slot] = column[i]
             self._leaves[t, slot] = 1.0
-            self._positions[t] = (slot + 1) % self._cap
-            self._sizes[t] = min(self._cap, int(self._sizes[t]) + 1)
+            self._positions[t] = (slot + 1) % self._capacity
+            self._sizes[t] = min(self._capacity, int(self._sizes[t]) + 1)
 
     def sample(self, counts: ArrayLike, *, beta: float = 0.4) -> Batch:
         c = as_array(counts, "counts", INTEGER, np.int64)
-        check_shape(c, (self._k,), "counts", symbols=("K",))
+        check_shape(c, (self._num_tasks,), "counts", symbols=("K",))
         if not 0.0 <= float(beta) <= 1.0:
             raise InvalidInputError(f"beta must be in [0, 1], got {beta}")
         if np.any(c < 0):
             raise InvalidInputError(f"counts must be >= 0, got {c.tolist()}")
-        for t in range(self._k):
+        for t in range(self._num_tasks):
             if c[t] > 0 and self._sizes[t] == 0:
                 raise EmptyTaskError(f"counts asks {int(c[t])} transitions of empty task {t}")
-        task_ids = np.repeat(np.arange(self._k, dtype=np.int64), c)
+        task_ids = np.repeat(np.arange(self._num_tasks, dtype=np.int64), c)
         u = self._rng.uniform(task_ids.size) if task_ids.size else np.zeros(0)
         slots = np.minimum((u * self._sizes[task_ids]).astype(np.int64), self._sizes[task_ids] - 1)
         return Batch(
@@ -210,7 +187,7 @@ class FakeReplayBuffer(ReplayBuffer):
             next_obs=self._data["next_obs"][task_ids, slots],
             terminated=self._data["terminated"][task_ids, slots],
             task_ids=task_ids,
-            indices=task_ids * self._cap + slots,
+            indices=task_ids * self._capacity + slots,
             weights=np.ones(task_ids.size, dtype=np.float32),
         )
 
@@ -219,17 +196,17 @@ class FakeReplayBuffer(ReplayBuffer):
         pri = as_array(priorities, "priorities", NUMERIC, np.float64)
         check_shape(pri, idx.shape, "priorities", symbols=("n",))
         for i, (index, p) in enumerate(zip(idx.tolist(), pri.tolist(), strict=True)):
-            if not 0 <= index < self._k * self._cap:
+            if not 0 <= index < self._num_tasks * self._capacity:
                 raise UnknownTaskError(f"indices: replay index {index} is outside the buffer")
-            if index % self._cap >= self._sizes[index // self._cap]:
+            if index % self._capacity >= self._sizes[index // self._capacity]:
                 raise UnknownTaskError(f"indices: replay index {index} points at an empty slot")
             if not (np.isfinite(p) and p > 0):
                 raise InvalidInputError(f"priorities must be finite and > 0, got {p} at {i}")
-        np.maximum.at(self._max_priority, idx // self._cap, pri)
+        np.maximum.at(self._max_priority, idx // self._capacity, pri)
 
     def size(self, task_id: int) -> int:
-        if not 0 <= int(task_id) < self._k:
-            raise UnknownTaskError(f"task_id {task_id} is outside [0, {self._k})")
+        if not 0 <= int(task_id) < self._num_tasks:
+            raise UnknownTaskError(f"task_id {task_id} is outside [0, {self._num_tasks})")
         return int(self._sizes[int(task_id)])
 
     def sizes(self) -> NDArray[np.int64]:
@@ -237,9 +214,6 @@ class FakeReplayBuffer(ReplayBuffer):
 
     def __len__(self) -> int:
         return int(self._sizes.sum())
-
-    def _config(self) -> dict[str, Any]:
-        return replay_state_config(self._k, self._cap, self._obs_shape, self._action_shape, 0.0)
 
     def state_dict(self) -> StateDict:
         state: StateDict = self._config()

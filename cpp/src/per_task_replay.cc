@@ -35,6 +35,11 @@ const ReplayConfig& PerTaskReplay::Validated(const ReplayConfig& config) {
   if (config.obs_dim < 1 || config.action_dim < 1) {
     throw ConfigError("obs and action sizes must be >= 1");
   }
+  // Every element count below must fit in int64 (and in memory, which allocation checks).
+  const int64_t width = 2 * config.obs_dim + config.action_dim + 2;
+  if (config.capacity_per_task > (int64_t{1} << 40) / config.num_tasks / width) {
+    throw ConfigError("num_tasks * capacity_per_task * row size is too large");
+  }
   if (!std::isfinite(config.alpha) || config.alpha < 0.0) {
     throw ConfigError("alpha must be finite and >= 0, got " + std::to_string(config.alpha));
   }

@@ -100,6 +100,17 @@ def count_arg(value: object, name: str) -> int:
     return int(value)
 
 
+def unit_arg(value: object, name: str) -> float:
+    """``value`` as a float in [0, 1] for a call argument (InvalidInputError otherwise)."""
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a number in [0, 1], got {value!r}") from None
+    if not 0.0 <= out <= 1.0:
+        raise InvalidInputError(f"{name} must be in [0, 1], got {value!r}")
+    return out
+
+
 # ------------------------------------------------------------------------------------ config
 
 

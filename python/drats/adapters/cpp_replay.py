@@ -14,6 +14,7 @@ from drats.adapters._checks import (
     check_state_arrays,
     check_state_config,
     replay_state_spec,
+    unit_arg,
 )
 from drats.adapters._replay_base import ReplaySettings
 from drats.domain.errors import CheckpointError
@@ -69,7 +70,7 @@ class CppPerTaskReplay(ReplaySettings, ReplayBuffer):
         self._core.add(task_ids, obs, actions, rewards, next_obs, terminated)
 
     def sample(self, counts: ArrayLike, *, beta: float = 0.4) -> Batch:
-        return Batch(*self._core.sample(counts, beta))
+        return Batch(*self._core.sample(counts, unit_arg(beta, "beta")))
 
     def update_priorities(self, indices: ArrayLike, priorities: ArrayLike) -> None:
         self._core.update_priorities(indices, priorities)

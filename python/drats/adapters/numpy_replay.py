@@ -23,6 +23,7 @@ from drats.adapters._checks import (
     check_replay_state,
     check_shape,
     one_dim,
+    unit_arg,
 )
 from drats.adapters._replay_base import ReplaySettings
 from drats.domain.errors import EmptyTaskError, InvalidInputError, UnknownTaskError
@@ -141,12 +142,7 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
         # The order of the C++ twin: counts' dtype and shape, beta, then the counts themselves.
         c = as_array(counts, "counts", INTEGER, np.int64)
         check_shape(c, (self._num_tasks,), "counts", symbols=("K",))
-        try:
-            b = float(beta)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"beta must be a number in [0, 1], got {beta!r}") from None
-        if not 0.0 <= b <= 1.0:
-            raise InvalidInputError(f"beta must be in [0, 1], got {beta!r}")
+        unit_arg(beta, "beta")
         if np.any(c < 0):
             t = int(np.flatnonzero(c < 0)[0])
             raise InvalidInputError(f"counts must be >= 0, got {int(c[t])} for task {t}")

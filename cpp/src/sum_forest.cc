@@ -76,15 +76,18 @@ void SumForest::SetBatch(int64_t tree, const int64_t* slots, const double* value
   double* leaves = levels_[0].data() + tree * width_[0];
   for (int64_t j = 0; j < n; ++j) leaves[slots[j]] = values[j];
   int shift = 0;
+  const double* below = leaves;
   for (size_t l = 1; l < levels_.size(); ++l) {
     shift += 3;  // log2(kFanout)
+    double* level = levels_[l].data() + tree * width_[l];
     int64_t previous = -1;
     for (int64_t j = 0; j < n; ++j) {
       const int64_t node = slots[j] >> shift;
       if (node == previous) continue;
-      Recompute(tree, l, node);
+      level[node] = GroupSum(below + node * kF);
       previous = node;
     }
+    below = level;
   }
   totals_[tree] = GroupSum(levels_.back().data() + tree * kF);
 }

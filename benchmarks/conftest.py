@@ -166,7 +166,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}"
     note = f"(medians of this run; {machine}; numpy {np.__version__})"
     terminalreporter.write_line(note)
-    lines.append(note)
+    lines += ["", note]
     out = Path(".benchmarks")
     out.mkdir(exist_ok=True)
     (out / "summary.md").write_text("\n".join(lines) + "\n")

@@ -14,6 +14,8 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#elif defined(_WIN32)
+#include <malloc.h>
 #endif
 
 namespace drats {
@@ -33,7 +35,11 @@ class HugePageAllocator {
     const std::size_t bytes = n * sizeof(T);
     if (bytes < kMinBytes) return static_cast<T*>(::operator new(bytes));
     const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+#if defined(_WIN32)
+    void* p = _aligned_malloc(rounded, kHugePage);  // MSVC has no std::aligned_alloc
+#else
     void* p = std::aligned_alloc(kHugePage, rounded);
+#endif
     if (p == nullptr) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure is harmless
@@ -45,7 +51,11 @@ class HugePageAllocator {
     if (n * sizeof(T) < kMinBytes) {
       ::operator delete(p);
     } else {
+#if defined(_WIN32)
+      _aligned_free(p);
+#else
       std::free(p);
+#endif
     }
   }
 

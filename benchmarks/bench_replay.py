@@ -1,58 +1,63 @@
-"""Per-task prioritized replay: sample, priority update and add, C++ vs numpy vs cpprb.
+"""Per-task prioritized replay with 1,000,000 transitions: sample, priority update and add.
 
-One `sample(counts)` call draws every task's share (stratified within each task) with the
-data; cpprb, which has no tasks, gets one buffer per task and one sample call per task.
+Groups (each implementation of conftest.py's replay_factory measured in the same run):
+
+* ``sample 10x128``: one ``sample(counts)`` call drawing 128 rows from each of 10 tasks
+  (100,000 transitions per task); ``sample 50x26``: 26 rows from each of 50 tasks (20,000
+  per task, 1,300 rows). drats draws every task's share in one call; cpprb and torchrl draw
+  task by task and the adapter concatenates the shares into one batch.
+* ``update_priorities 1280``: new priorities for the 1,280 indices of a real 10x128 sample.
+* ``add 10 (one vector-env step)``: 10 transitions from 10 different tasks. The rings are
+  full, so every add overwrites the oldest transitions and memory stays flat.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
-from conftest import ACT, OBS
+IMPLS = ["cpp", "numpy", "cpprb", "torchrl"]
+BETA = 0.4
 
-IMPLS = ["cpp", "numpy", "cpprb"]
+Factory = Callable[[str, int], Any]
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize(("num_tasks", "per_task"), [(10, 128), (50, 26)])
+@pytest.mark.parametrize(
+    ("num_tasks", "per_task"),
+    [
+        pytest.param(10, 128, id="10x128", marks=pytest.mark.benchmark(group="sample 10x128")),
+        pytest.param(50, 26, id="50x26", marks=pytest.mark.benchmark(group="sample 50x26")),
+    ],
+)
 def test_sample(
-    benchmark: Any, replay_factory: Any, impl: str, num_tasks: int, per_task: int
+    benchmark: Any, replay_factory: Factory, impl: str, num_tasks: int, per_task: int
 ) -> None:
-    benchmark.group = f"sample {num_tasks}x{per_task}"
     buf = replay_factory(impl, num_tasks)
     counts = np.full(num_tasks, per_task, dtype=np.int64)
-    benchmark(buf.sample, counts, beta=0.4)
+    batch = buf.sample(counts, beta=BETA)  # warm-up, and a check that the adapter works
+    assert batch.obs.shape == (num_tasks * per_task, 39)
+    benchmark(buf.sample, counts, beta=BETA)
 
 
+@pytest.mark.benchmark(group="update_priorities 1280")
 @pytest.mark.parametrize("impl", IMPLS)
-def test_update_priorities(benchmark: Any, replay_factory: Any, impl: str) -> None:
-    benchmark.group = "update_priorities 1280"
+def test_update_priorities(benchmark: Any, replay_factory: Factory, impl: str) -> None:
     buf = replay_factory(impl, 10)
-    counts = np.full(10, 128, dtype=np.int64)
-    priorities = np.random.default_rng(1).uniform(0.01, 10.0, 1280)
-    if impl == "cpprb":
-        drawn = buf.sample(counts)
-        args = [(d["indexes"], priorities[i * 128 : (i + 1) * 128]) for i, d in enumerate(drawn)]
-        benchmark(buf.update_priorities, args)
-    else:
-        indices = buf.sample(counts).indices
-        benchmark(buf.update_priorities, indices, priorities)
+    indices = buf.sample(np.full(10, 128, dtype=np.int64), beta=BETA).indices
+    priorities = np.abs(np.random.default_rng(1).standard_normal(len(indices))) + 1e-6
+    buf.update_priorities(indices, priorities)  # warm-up
+    benchmark(buf.update_priorities, indices, priorities)
 
 
+@pytest.mark.benchmark(group="add 10 (one vector-env step)")
 @pytest.mark.parametrize("impl", IMPLS)
-def test_add(benchmark: Any, replay_factory: Any, impl: str) -> None:
-    benchmark.group = "add 10 (one vector step)"
+def test_add(
+    benchmark: Any, replay_factory: Factory, vector_step: tuple[np.ndarray, ...], impl: str
+) -> None:
     buf = replay_factory(impl, 10)
-    rng = np.random.default_rng(2)
-    obs = rng.standard_normal((10, OBS), dtype=np.float32)
-    act = rng.uniform(-1, 1, (10, ACT)).astype(np.float32)
-    rew = rng.standard_normal(10, dtype=np.float32)
-    if impl == "cpprb":
-        benchmark(buf.add_step, obs, act, rew)
-    else:
-        ids = np.arange(10, dtype=np.int64)
-        done = np.zeros(10, np.float32)
-        benchmark(buf.add, ids, obs, act, rew, obs, done)
+    buf.add(*vector_step)  # warm-up
+    benchmark(buf.add, *vector_step)

@@ -1,117 +1,324 @@
-"""Shared workload for the microbenchmarks and the closing summary table.
+"""Shared workload of the microbenchmarks, and the summary table printed after them.
+
+Run from the repository root with ``pytest benchmarks -p no:cacheprovider``.
 
 Workload (the foundation issue's): 1,000,000 transitions in all, obs float32[39], action
-float32[4], as 10 tasks x 100,000 and as 50 tasks x 20,000, with random priorities. Every
-implementation is measured in the same run; the summary prints the C++ path's median time
-next to its target and its speed-up over each other implementation.
+float32[4], held as 10 tasks x 100,000 and as 50 tasks x 20,000. Each buffer is built and
+filled once per session (bulk adds of 100,000 rows from a fixed-seed numpy Generator, then
+|td|-like priorities on every transition), so the priority trees are full and non-uniform.
+
+Implementations, all measured in the same run: ``cpp`` (drats' C++ core), ``numpy`` (drats'
+numpy reference) and, when importable and working, ``cpprb`` and ``torchrl``. Neither of the
+last two knows about tasks, so each gets one prioritized buffer per task behind the drats call
+signature (see :class:`PerTaskAdapter`); the per-task routing is part of what they are timed on,
+just as it is for drats.
+
+After pytest-benchmark's own tables, :func:`pytest_terminal_summary` prints one table: the
+median time per call of every implementation, the C++ path's speed-up over each of them and
+the issue's targets for the C++ path (met or not). The same table is written as markdown to
+``.benchmarks/summary.md``.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
-from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-OBS, ACT = 39, 4
-TOTAL = 1_000_000
+import drats
 
-# group -> (target for the C++ path in microseconds, or None; what the target says)
-TARGETS: dict[str, tuple[float | None, str]] = {
-    "sample 10x128": (60.0, "<= 60 us and >= 4x numpy"),
-    "sample 50x26": (60.0, "<= 60 us and >= 4x numpy"),
-    "update_priorities 1280": (10.0, "<= 10 us"),
-    "add 10 (one vector step)": (5.0, "<= 5 us"),
-    "task draws 1M (50 tasks)": (10_000.0, "<= 10 ns per draw"),
+OBS_DIM, ACT_DIM = 39, 4
+TOTAL = 1_000_000  # transitions held by every replay, whatever its task count
+CHUNK = 100_000  # rows per bulk add / priority update while filling
+ALPHA, BETA = 0.6, 0.4
+SEED = 0
+
+#: Implementations in the order the summary shows them.
+IMPL_ORDER = ("cpp", "numpy", "cpprb", "torchrl", "numpy-choice")
+
+#: Optional implementations that were skipped this session, with the reason.
+UNAVAILABLE: dict[str, str] = {}
+
+
+# ----------------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """The issue's target for the C++ path in one benchmark group."""
+
+    text: str
+    max_us: float  # median time per call, microseconds
+    min_speedup_vs_numpy: float | None = None
+
+    def check(self, medians: dict[str, float]) -> str:
+        cpp = medians.get("cpp")
+        if cpp is None:
+            return "n/a"
+        failed = []
+        if cpp > self.max_us:
+            failed.append("time")
+        if self.min_speedup_vs_numpy is not None:
+            numpy_us = medians.get("numpy")
+            if numpy_us is None:
+                failed.append("numpy not measured")
+            elif numpy_us < self.min_speedup_vs_numpy * cpp:
+                failed.append("speed-up")
+        return "yes" if not failed else f"no ({', '.join(failed)})"
+
+
+#: group name -> target; also the order of the summary's rows.
+TARGETS: dict[str, Target] = {
+    "sample 10x128": Target("<= 60 us, >= 4x numpy", 60.0, 4.0),
+    "sample 50x26": Target("<= 60 us, >= 4x numpy", 60.0, 4.0),
+    "update_priorities 1280": Target("<= 10 us", 10.0),
+    "add 10 (one vector-env step)": Target("<= 5 us", 5.0),
+    "task draws 1M (50 tasks)": Target("<= 10 ns per draw", 10_000.0),
 }
 
 
-def make_replay(impl: str, num_tasks: int) -> Any:
-    """A replay of ``impl`` holding TOTAL transitions spread evenly over ``num_tasks``."""
-    import drats
+# ------------------------------------------------------------------ third-party replay adapters
 
-    per_task = TOTAL // num_tasks
-    rng = np.random.default_rng(0)
-    if impl == "cpprb":
-        return CpprbPerTask(num_tasks, per_task, rng)
-    cls = {"cpp": drats.CppPerTaskReplay, "numpy": drats.NumpyPerTaskReplay}[impl]
-    buf = cls(num_tasks, per_task, OBS, ACT, alpha=0.6, seed=0)
-    chunk = 100_000
-    for start in range(0, TOTAL, chunk):
-        ids = (np.arange(start, start + chunk) // per_task).astype(np.int64)
-        obs = rng.standard_normal((chunk, OBS), dtype=np.float32)
-        buf.add(
-            ids,
-            obs,
-            rng.uniform(-1, 1, (chunk, ACT)).astype(np.float32),
-            rng.standard_normal(chunk, dtype=np.float32),
-            obs,
-            np.zeros(chunk, np.float32),
+
+def _by_task(task_ids: np.ndarray, num_tasks: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(task, row positions) for every task present in ``task_ids``, in task order."""
+    order = np.argsort(task_ids, kind="stable")
+    bounds = np.searchsorted(task_ids[order], np.arange(num_tasks + 1))
+    for t in range(num_tasks):
+        lo, hi = bounds[t], bounds[t + 1]
+        if hi > lo:
+            yield t, order[lo:hi]
+
+
+class PerTaskAdapter:
+    """One third-party prioritized buffer per task behind drats' ``add`` / ``sample`` /
+    ``update_priorities`` signatures. Replay indices are ``task * capacity + slot`` as in
+    drats; ``sample`` returns one concatenated :class:`drats.Batch` (weights as the library
+    gives them, i.e. normalised within each task's draw)."""
+
+    def __init__(self, num_tasks: int, capacity: int) -> None:
+        self.num_tasks = num_tasks
+        self.capacity = capacity
+
+    def add(
+        self,
+        task_ids: np.ndarray,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+    ) -> None:
+        for t, rows in _by_task(np.asarray(task_ids, np.int64), self.num_tasks):
+            self._add(t, obs[rows], actions[rows], rewards[rows], next_obs[rows], terminated[rows])
+
+    def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
+        tasks, slots = np.divmod(np.asarray(indices, np.int64), self.capacity)
+        priorities = np.asarray(priorities, np.float64)
+        for t, rows in _by_task(tasks, self.num_tasks):
+            self._update(t, slots[rows], priorities[rows])
+
+    def sample(self, counts: np.ndarray, *, beta: float = BETA) -> drats.Batch:
+        parts = [(t, self._sample(t, int(n), beta)) for t, n in enumerate(counts) if n > 0]
+
+        def cat(i: int) -> np.ndarray:
+            return np.concatenate([p[i] for _, p in parts])
+
+        sizes = [len(p[5]) for _, p in parts]
+        tasks = np.repeat(np.array([t for t, _ in parts], np.int64), sizes)
+        return drats.Batch(
+            obs=cat(0),
+            actions=cat(1),
+            rewards=cat(2).reshape(-1),
+            next_obs=cat(3),
+            terminated=cat(4).reshape(-1),
+            task_ids=tasks,
+            indices=tasks * self.capacity + cat(5).astype(np.int64),
+            weights=cat(6).reshape(-1),
         )
-    for start in range(0, TOTAL, chunk):  # realistic trees: random priorities everywhere
-        buf.update_priorities(np.arange(start, start + chunk), rng.uniform(0.01, 10.0, chunk))
-    return buf
+
+    # one task's buffer: fields come back as (obs, act, rew, next_obs, done, slots, weights)
+    def _add(self, t: int, *fields: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _update(self, t: int, slots: np.ndarray, priorities: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _sample(self, t: int, n: int, beta: float) -> tuple[np.ndarray, ...]:
+        raise NotImplementedError
 
 
-class CpprbPerTask:
-    """cpprb has no notion of tasks: one PrioritizedReplayBuffer per task, same work."""
+class CpprbPerTask(PerTaskAdapter):
+    """cpprb ``PrioritizedReplayBuffer`` per task (its sum tree and storage are C++)."""
 
-    def __init__(self, num_tasks: int, per_task: int, rng: np.random.Generator) -> None:
+    def __init__(self, num_tasks: int, capacity: int) -> None:
         import cpprb
 
+        super().__init__(num_tasks, capacity)
         env = {
-            "obs": {"shape": OBS},
-            "act": {"shape": ACT},
+            "obs": {"shape": OBS_DIM},
+            "act": {"shape": ACT_DIM},
             "rew": {},
-            "next_obs": {"shape": OBS},
+            "next_obs": {"shape": OBS_DIM},
             "done": {},
         }
         self.buffers = [
-            cpprb.PrioritizedReplayBuffer(per_task, env, alpha=0.6) for _ in range(num_tasks)
+            cpprb.PrioritizedReplayBuffer(capacity, env, alpha=ALPHA) for _ in range(num_tasks)
         ]
-        for buf in self.buffers:
-            obs = rng.standard_normal((per_task, OBS), dtype=np.float32)
-            buf.add(
-                obs=obs,
-                act=rng.uniform(-1, 1, (per_task, ACT)).astype(np.float32),
-                rew=rng.standard_normal(per_task, dtype=np.float32),
-                next_obs=obs,
-                done=np.zeros(per_task, np.float32),
-            )
-            buf.update_priorities(np.arange(per_task), rng.uniform(0.01, 10.0, per_task))
 
-    def sample(self, counts: np.ndarray, beta: float = 0.4) -> list[dict[str, np.ndarray]]:
-        return [b.sample(int(n), beta=beta) for b, n in zip(self.buffers, counts, strict=True)]
+    def _add(self, t: int, *fields: np.ndarray) -> None:
+        obs, act, rew, next_obs, done = fields
+        self.buffers[t].add(obs=obs, act=act, rew=rew, next_obs=next_obs, done=done)
 
-    def update_priorities(self, per_task: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        for buf, (idx, pri) in zip(self.buffers, per_task, strict=True):
-            buf.update_priorities(idx, pri)
+    def _update(self, t: int, slots: np.ndarray, priorities: np.ndarray) -> None:
+        self.buffers[t].update_priorities(slots, priorities)
 
-    def add_step(self, obs: np.ndarray, act: np.ndarray, rew: np.ndarray) -> None:
-        for t, buf in enumerate(self.buffers[: len(obs)]):
-            buf.add(obs=obs[t], act=act[t], rew=rew[t], next_obs=obs[t], done=0.0)
+    def _sample(self, t: int, n: int, beta: float) -> tuple[np.ndarray, ...]:
+        s = self.buffers[t].sample(n, beta=beta)
+        keys = ("obs", "act", "rew", "next_obs", "done", "indexes", "weights")
+        return tuple(s[k] for k in keys)
 
 
-_CACHE: dict[tuple[str, int], Any] = {}
+class TorchrlPerTask(PerTaskAdapter):
+    """torchrl ``PrioritizedReplayBuffer`` over a ``LazyTensorStorage`` per task (CPU)."""
+
+    def __init__(self, num_tasks: int, capacity: int) -> None:
+        import torch
+        from tensordict import TensorDict
+        from torchrl.data import LazyTensorStorage, PrioritizedReplayBuffer
+
+        super().__init__(num_tasks, capacity)
+        self._torch, self._td = torch, TensorDict
+        self.buffers = [
+            PrioritizedReplayBuffer(alpha=ALPHA, beta=BETA, storage=LazyTensorStorage(capacity))
+            for _ in range(num_tasks)
+        ]
+
+    def _add(self, t: int, *fields: np.ndarray) -> None:
+        keys = ("obs", "act", "rew", "next_obs", "done")
+        data = {
+            k: self._torch.from_numpy(np.ascontiguousarray(v))
+            for k, v in zip(keys, fields, strict=True)
+        }
+        self.buffers[t].extend(self._td(data, batch_size=[len(fields[0])]))
+
+    def _update(self, t: int, slots: np.ndarray, priorities: np.ndarray) -> None:
+        torch = self._torch
+        self.buffers[t].update_priority(torch.from_numpy(slots), torch.from_numpy(priorities))
+
+    def _sample(self, t: int, n: int, beta: float) -> tuple[np.ndarray, ...]:
+        data, info = self.buffers[t].sample(n, return_info=True)  # beta fixed at construction
+        keys = ("obs", "act", "rew", "next_obs", "done")
+        index = self._torch.as_tensor(info["index"]).numpy()
+        weights = self._torch.as_tensor(info["_weight"]).numpy()
+        return (*(data[k].numpy() for k in keys), index, weights)
+
+
+# ---------------------------------------------------------------------------------- fixtures
+
+
+def _new_replay(impl: str, num_tasks: int, capacity: int) -> Any:
+    if impl == "cpp":
+        return drats.CppPerTaskReplay(num_tasks, capacity, OBS_DIM, ACT_DIM, alpha=ALPHA, seed=0)
+    if impl == "numpy":
+        module = importlib.import_module("drats.adapters.numpy_replay")
+        return module.NumpyPerTaskReplay(
+            num_tasks, capacity, OBS_DIM, ACT_DIM, alpha=ALPHA, seed=SEED
+        )
+    if impl == "cpprb":
+        return CpprbPerTask(num_tasks, capacity)
+    if impl == "torchrl":
+        return TorchrlPerTask(num_tasks, capacity)
+    raise ValueError(f"unknown implementation {impl!r}")
+
+
+def _fill(buf: Any, num_tasks: int) -> None:
+    """TOTAL transitions spread evenly over the tasks, then random priorities on all of them.
+
+    Rows go to tasks in order, so row r lands in slot r % capacity of task r // capacity,
+    whose replay index is r itself.
+    """
+    capacity = TOTAL // num_tasks
+    rng = np.random.default_rng(SEED)
+    for start in range(0, TOTAL, CHUNK):
+        rows = np.arange(start, start + CHUNK, dtype=np.int64)
+        buf.add(
+            rows // capacity,
+            rng.standard_normal((CHUNK, OBS_DIM), dtype=np.float32),
+            rng.uniform(-1.0, 1.0, (CHUNK, ACT_DIM)).astype(np.float32),
+            rng.standard_normal(CHUNK, dtype=np.float32),
+            rng.standard_normal((CHUNK, OBS_DIM), dtype=np.float32),
+            (rng.random(CHUNK) < 0.002).astype(np.float32),
+        )
+    for start in range(0, TOTAL, CHUNK):
+        rows = np.arange(start, start + CHUNK, dtype=np.int64)
+        buf.update_priorities(rows, np.abs(rng.standard_normal(CHUNK)) + 1e-6)
+
+
+def _unavailable(impl: str, err: BaseException) -> None:
+    reason = f"{impl} unavailable: {type(err).__name__}: {err}".splitlines()[0][:200]
+    UNAVAILABLE[impl] = reason
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
-def replay_factory():  # type: ignore[no-untyped-def]
-    """Builds each (implementation, task count) replay once per session."""
+def replay_factory() -> Callable[[str, int], Any]:
+    """``get(impl, num_tasks)``: that replay, filled with TOTAL transitions; built once per
+    session. Skips when an optional implementation cannot be imported or does not work."""
+    cache: dict[tuple[str, int], Any] = {}
 
     def get(impl: str, num_tasks: int) -> Any:
-        if impl == "cpprb":
-            pytest.importorskip("cpprb")
+        if impl in UNAVAILABLE:
+            pytest.skip(UNAVAILABLE[impl])
         key = (impl, num_tasks)
-        if key not in _CACHE:
-            _CACHE[key] = make_replay(impl, num_tasks)
-        return _CACHE[key]
+        if key not in cache:
+            if impl == "numpy":
+                try:
+                    importlib.import_module("drats.adapters.numpy_replay")
+                except ImportError as err:
+                    _unavailable(impl, err)
+            if impl in ("cpp", "numpy"):
+                buf = _new_replay(impl, num_tasks, TOTAL // num_tasks)
+                _fill(buf, num_tasks)
+            else:  # third party: missing or broken means skipped, not failed
+                try:
+                    buf = _new_replay(impl, num_tasks, TOTAL // num_tasks)
+                    _fill(buf, num_tasks)
+                    buf.sample(np.ones(num_tasks, dtype=np.int64), beta=BETA)  # smoke test
+                except Exception as err:
+                    _unavailable(impl, err)
+            cache[key] = buf
+        return cache[key]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def vector_step() -> tuple[np.ndarray, ...]:
+    """One vector-env step for ``add``: 10 transitions from 10 different tasks (of 10)."""
+    rng = np.random.default_rng(SEED + 1)
+    return (
+        rng.permutation(10).astype(np.int64),
+        rng.standard_normal((10, OBS_DIM), dtype=np.float32),
+        rng.uniform(-1.0, 1.0, (10, ACT_DIM)).astype(np.float32),
+        rng.standard_normal(10, dtype=np.float32),
+        rng.standard_normal((10, OBS_DIM), dtype=np.float32),
+        np.zeros(10, np.float32),
+    )
+
+
+# ------------------------------------------------------------------------------ summary table
+
+
+def _fmt_us(us: float) -> str:
+    return f"{us:,.1f} us" if us < 1000 else f"{us:,.0f} us"
 
 
 def _cpu_model() -> str:
@@ -124,49 +331,79 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _collect(session: Any) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
+    """group -> {implementation: median us}, and group -> draws per call (if any)."""
+    medians: dict[str, dict[str, float]] = {}
+    draws: dict[str, int] = {}
+    for bench in session.benchmarks:
+        if not bench.group or not bench or bench.has_error:
+            continue
+        impl = str((bench.params or {}).get("impl", bench.name))
+        medians.setdefault(bench.group, {})[impl] = bench.stats.median * 1e6
+        if "draws" in bench.extra_info:
+            draws[bench.group] = int(bench.extra_info["draws"])
+    return medians, draws
+
+
+def _table(medians: dict[str, dict[str, float]], draws: dict[str, int]) -> list[str]:
+    present = {impl for row in medians.values() for impl in row}
+    impls = [i for i in IMPL_ORDER if i in present] + sorted(present - set(IMPL_ORDER))
+    groups = [g for g in TARGETS if g in medians] + sorted(set(medians) - set(TARGETS))
+    header = ["operation", *impls, "cpp speed-up", "target (cpp)", "met"]
+    rows = []
+    for group in groups:
+        row = medians[group]
+        cells = [group]
+        for impl in impls:
+            us = row.get(impl)
+            if us is None:
+                cells.append("-")
+            elif group in draws:
+                cells.append(f"{_fmt_us(us)} ({us * 1e3 / draws[group]:.2f} ns/draw)")
+            else:
+                cells.append(_fmt_us(us))
+        cpp = row.get("cpp")
+        ratios = [f"vs {i}: {row[i] / cpp:.1f}x" for i in impls if i != "cpp" and i in row]
+        cells.append(", ".join(ratios) if cpp is not None and ratios else "-")
+        target = TARGETS.get(group)
+        cells += [target.text, target.check(row)] if target else ["-", "-"]
+        rows.append(cells)
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
 def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
     session = getattr(config, "_benchmarksession", None)
-    if session is None or not session.benchmarks:
+    if session is None or session.disabled or not session.benchmarks:
         return
-    medians: dict[str, dict[str, float]] = defaultdict(dict)
-    for bench in session.benchmarks:
-        if bench.group and bench.stats:
-            impl = str((bench.params or {}).get("impl", bench.name))
-            medians[bench.group][impl] = bench.stats.median * 1e6  # microseconds
-    lines = [
-        "| operation | C++ median | target (C++) | met "
-        "| other implementations (median, C++ speed-up) |",
-        "|---|---|---|---|---|",
-    ]
-    for group, (target, words) in TARGETS.items():
-        row = medians.get(group)
-        if not row or "cpp" not in row:
-            continue
-        cpp = row["cpp"]
-        shown = (
-            f"{cpp / 1000:.2f} ms ({cpp * 1000 / 1e6:.2f} ns/draw)"
-            if group.startswith("task")
-            else f"{cpp:.1f} us"
-        )
-        met = target is not None and cpp <= target
-        if group.startswith("sample"):
-            met = met and row.get("numpy", 0.0) >= 4 * cpp
-        others = ", ".join(
-            f"{impl} {t:.1f} us ({t / cpp:.1f}x)"
-            if t < 10_000
-            else f"{impl} {t / 1000:.2f} ms ({t / cpp:.1f}x)"
-            for impl, t in sorted(row.items())
-            if impl != "cpp"
-        )
-        lines.append(f"| {group} | {shown} | {words} | {'yes' if met else 'no'} | {others} |")
-    terminalreporter.write_sep("=", "drats: C++ path vs reference implementations (same run)")
-    for line in lines:
-        terminalreporter.write_line(line)
+    medians, draws = _collect(session)
+    if not medians:
+        return
+    table = _table(medians, draws)
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}"
-    note = f"(medians of this run; {machine}; numpy {np.__version__})"
-    terminalreporter.write_line(note)
-    lines += ["", note]
-    out = Path(".benchmarks")
+    notes = [
+        "Median time per call; speed-up = other implementation's median / cpp's median,",
+        f"all from this run. {machine}; numpy {np.__version__}.",
+        *(f"Skipped: {reason}" for reason in UNAVAILABLE.values()),
+    ]
+    terminalreporter.write_sep("=", "drats: C++ path vs other implementations (same run)")
+    for text in [*table, "", *notes]:
+        terminalreporter.write_line(text)
+    out = Path(config.rootpath) / ".benchmarks"
     out.mkdir(exist_ok=True)
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    md = [
+        "# drats microbenchmarks",
+        "",
+        "`pytest benchmarks -p no:cacheprovider`: 1,000,000 transitions per replay "
+        "(obs float32[39], action float32[4]), random priorities.",
+        "",
+        *table,
+        "",
+        *(f"{n}  " for n in notes),
+    ]
+    (out / "summary.md").write_text("\n".join(md) + "\n")

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -97,6 +98,7 @@ std::unique_lock<std::mutex> LockWithoutGil(std::mutex& mu) {
 class BlockPool : public std::enable_shared_from_this<BlockPool> {
  public:
   static constexpr size_t kKeep = 4;
+  static constexpr std::align_val_t kAlign{64};  // each part of a batch starts on a cache line
 
   // A block of at least `bytes`, and a capsule that hands it back when released.
   std::pair<char*, py::capsule> Get(size_t bytes) {
@@ -113,7 +115,7 @@ class BlockPool : public std::enable_shared_from_this<BlockPool> {
         }
       }
     }
-    if (block == nullptr) block = static_cast<char*>(::operator new(size));
+    if (block == nullptr) block = static_cast<char*>(::operator new(size, kAlign));
     auto* owner = new Lease{shared_from_this(), block, size};
     py::capsule capsule(owner, [](void* p) {
       auto* lease = static_cast<Lease*>(p);
@@ -124,7 +126,7 @@ class BlockPool : public std::enable_shared_from_this<BlockPool> {
   }
 
   ~BlockPool() {
-    for (auto& [block, size] : free_) ::operator delete(block);
+    for (auto& [block, size] : free_) ::operator delete(block, kAlign);
   }
 
  private:
@@ -139,7 +141,7 @@ class BlockPool : public std::enable_shared_from_this<BlockPool> {
     if (free_.size() < kKeep) {
       free_.emplace_back(block, size);
     } else {
-      ::operator delete(block);
+      ::operator delete(block, kAlign);
     }
   }
 

@@ -65,6 +65,26 @@ class SumForestMachine(RuleBasedStateMachine):
             self.forest.find(int(t), x) for t, x in zip(trees, u, strict=True)
         ]
 
+    @rule(data=st.data())
+    def find_stratified_matches_find(self, data: st.DataObject) -> None:
+        live = self.leaves.sum(axis=1) > 0
+        counts = np.array(
+            [data.draw(st.integers(0, 30)) if ok else 0 for ok in live], dtype=np.int64
+        )
+        u = []
+        for t, c in enumerate(counts.tolist()):  # stratified: sorted draws within each tree
+            fracs = data.draw(
+                st.lists(st.floats(0.0, 1.0, exclude_max=True), min_size=c, max_size=c)
+            )
+            u += sorted(f * self.forest.total(t) for f in fracs)
+        got = self.forest.find_stratified(counts, np.asarray(u))
+        trees = np.repeat(np.arange(counts.size), counts)
+        for t, x, leaf in zip(trees.tolist(), u, got.tolist(), strict=True):
+            assert self.leaves[t, leaf] > 0
+            cum = np.cumsum(self.leaves[t])
+            if np.min(np.abs(cum - x)) > 1e-9 * cum[-1]:  # away from a boundary: exact
+                assert leaf == model_find(self.leaves[t], x)
+
     @invariant()
     def totals_and_leaves_agree(self) -> None:
         if not hasattr(self, "forest"):
@@ -115,6 +135,14 @@ def test_no_drift_after_many_updates() -> None:
         forest.set(0, i, v)
         leaves[i] = v
     assert forest.total(0) == pytest.approx(leaves.sum(), rel=1e-13)
+
+
+def test_find_stratified_rejects_unsorted_queries() -> None:
+    forest = _core.SumForest(1, 16)
+    for i in range(16):
+        forest.set(0, i, 1.0)
+    with pytest.raises(InvalidInputError, match="must not decrease"):
+        forest.find_stratified([2], [5.0, 1.0])
 
 
 def test_bad_input() -> None:

@@ -425,6 +425,25 @@ class PySumForest {
     CheckQuery(tree, u);
     return forest_.Find(tree, u);
   }
+  py::array_t<int64_t> FindStratified(const py::handle& counts_obj, const py::handle& u_obj) const {
+    auto counts = AsArray<int64_t>(counts_obj, "counts", "iu");
+    auto u = AsArray<double>(u_obj, "u", "fiu");
+    CheckShape(counts, {static_cast<py::ssize_t>(forest_.num_trees())}, "counts");
+    py::ssize_t n = 0;
+    for (int64_t t = 0; t < forest_.num_trees(); ++t) n += counts.data()[t];
+    CheckShape(u, {n}, "u");
+    std::vector<int64_t> trees(n);
+    for (int64_t t = 0, j = 0; t < forest_.num_trees(); ++t) {
+      for (int64_t c = 0; c < counts.data()[t]; ++c, ++j) {
+        CheckQuery(t, u.data()[j]);
+        trees[j] = t;
+      }
+    }
+    std::vector<double> scratch(u.data(), u.data() + u.size());
+    py::array_t<int64_t> out(n);
+    forest_.FindStratified(counts.data(), trees.data(), scratch.data(), out.mutable_data());
+    return out;
+  }
   py::array_t<int64_t> FindBatch(const py::handle& trees_obj, const py::handle& u_obj) const {
     auto trees = AsArray<int64_t>(trees_obj, "trees", "iu");
     auto u = AsArray<double>(u_obj, "u", "fiu");
@@ -494,7 +513,8 @@ PYBIND11_MODULE(_core, m) {
       .def("get", &PySumForest::Get, py::arg("tree"), py::arg("index"))
       .def("total", &PySumForest::Total, py::arg("tree"))
       .def("find", &PySumForest::Find, py::arg("tree"), py::arg("u"))
-      .def("find_batch", &PySumForest::FindBatch, py::arg("trees"), py::arg("u"));
+      .def("find_batch", &PySumForest::FindBatch, py::arg("trees"), py::arg("u"))
+      .def("find_stratified", &PySumForest::FindStratified, py::arg("counts"), py::arg("u"));
 
   py::class_<PyReplay>(m, "PerTaskReplay")
       .def(py::init<int64_t, int64_t, Shape, Shape, double, uint64_t>(), py::arg("num_tasks"),

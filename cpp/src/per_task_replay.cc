@@ -160,8 +160,9 @@ void PerTaskReplay::Sample(const int64_t* counts, double beta, const SampleOutpu
     }
     begin += n;
   }
-  // 2. One level-major search over all draws of all tasks; u then holds the leaf values.
-  forest_.FindBatch(out.task_ids, u, total, slots, u);
+  // 2. One search over all draws of all tasks (a task's draws are sorted, so its upper
+  // levels are merged rather than searched); u then holds the leaf values.
+  forest_.FindStratified(counts, out.task_ids, u, slots, u);
   // 3. Indices and importance weights (n_t * P(i|t)) ** -beta / max; float precision is
   // enough for the float32 output.
   for (int64_t i = 0; i < total; ++i) {

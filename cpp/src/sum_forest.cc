@@ -115,8 +115,56 @@ int64_t SumForest::Find(int64_t tree, double u) const {
 
 void SumForest::FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* out,
                           double* values) const {
-  std::fill(out, out + n, 0);
-  for (size_t l = levels_.size(); l-- > 0;) {
+  std::fill(out, out + n, 0);  // every query starts above the top level, at node 0
+  DescendFrom(levels_.size(), trees, u, n, out, values);
+}
+
+void SumForest::FindStratified(const int64_t* counts, int64_t* trees, double* u, int64_t* out,
+                               double* values) const {
+  int64_t n = 0, runs = 0;
+  for (int64_t t = 0; t < num_trees_; ++t) {
+    if (counts[t] < 0) throw std::invalid_argument("counts must be >= 0");
+    n += counts[t];
+    runs += counts[t] > 0;
+  }
+  if (n == 0) return;
+  // Merge over the lowest level with at most max(64, 2 * queries per tree) nodes a tree: its
+  // walk then costs about what the searches it replaces would.
+  const int64_t limit = std::max<int64_t>(64, 2 * n / runs);
+  size_t start = levels_.size() - 1;
+  while (start > 0 && width_[start - 1] <= limit) --start;
+  const double* level = levels_[start].data();
+  int64_t j = 0;
+  for (int64_t t = 0; t < num_trees_; ++t) {
+    const int64_t end = j + counts[t];
+    if (j == end) continue;
+    const double* nodes = level + t * width_[start];
+    int64_t last_positive = width_[start] - 1;
+    while (last_positive > 0 && nodes[last_positive] <= 0.0) --last_positive;
+    // Each query stops at the first node whose running sum exceeds it (never at a zero node:
+    // the sum does not grow there), or at the last positive node if rounding carried it past
+    // the end; the search below then resolves it like any other.
+    double acc = 0.0;
+    int64_t k = 0;
+    double previous = 0.0;
+    for (; j < end; ++j) {
+      const double x = u[j];
+      if (x < previous) {
+        throw std::invalid_argument("FindStratified: the queries of a tree must not decrease");
+      }
+      previous = x;
+      while (k < last_positive && acc + nodes[k] <= x) acc += nodes[k++];
+      trees[j] = t;
+      out[j] = k;
+      u[j] = std::max(x - acc, 0.0);
+    }
+  }
+  DescendFrom(start, trees, u, n, out, values);
+}
+
+void SumForest::DescendFrom(size_t start, const int64_t* trees, double* u, int64_t n, int64_t* out,
+                            double* values) const {
+  for (size_t l = start; l-- > 0;) {
     const double* level = levels_[l].data();
     const int64_t width = width_[l];
     for (int64_t j = 0; j < n; ++j) {
@@ -125,9 +173,7 @@ void SumForest::FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* o
     if (l > 0) {
       const double* below = levels_[l - 1].data();
       const int64_t below_width = width_[l - 1];
-      for (int64_t j = 0; j < n; ++j) {
-        DRATS_PREFETCH(below + trees[j] * below_width + out[j] * kF);
-      }
+      for (int64_t j = 0; j < n; ++j) DRATS_PREFETCH(below + trees[j] * below_width + out[j] * kF);
     }
   }
   if (values != nullptr) {

@@ -21,7 +21,6 @@ the issue's targets for the C++ path (met or not). The same table is written as 
 
 from __future__ import annotations
 
-import importlib
 import os
 import platform
 from collections.abc import Callable, Iterator
@@ -228,10 +227,7 @@ def _new_replay(impl: str, num_tasks: int, capacity: int) -> Any:
     if impl == "cpp":
         return drats.CppPerTaskReplay(num_tasks, capacity, OBS_DIM, ACT_DIM, alpha=ALPHA, seed=0)
     if impl == "numpy":
-        module = importlib.import_module("drats.adapters.numpy_replay")
-        return module.NumpyPerTaskReplay(
-            num_tasks, capacity, OBS_DIM, ACT_DIM, alpha=ALPHA, seed=SEED
-        )
+        return drats.NumpyPerTaskReplay(num_tasks, capacity, OBS_DIM, ACT_DIM, alpha=ALPHA, seed=0)
     if impl == "cpprb":
         return CpprbPerTask(num_tasks, capacity)
     if impl == "torchrl":
@@ -279,11 +275,6 @@ def replay_factory() -> Callable[[str, int], Any]:
             pytest.skip(UNAVAILABLE[impl])
         key = (impl, num_tasks)
         if key not in cache:
-            if impl == "numpy":
-                try:
-                    importlib.import_module("drats.adapters.numpy_replay")
-                except ImportError as err:
-                    _unavailable(impl, err)
             if impl in ("cpp", "numpy"):
                 buf = _new_replay(impl, num_tasks, TOTAL // num_tasks)
                 _fill(buf, num_tasks)

@@ -24,6 +24,7 @@ from drats.adapters._checks import (
     count_arg,
     one_dim,
     positive_int,
+    unit_arg,
 )
 from drats.adapters._replay_base import ReplaySettings
 from drats.domain.errors import (
@@ -170,8 +171,7 @@ class FakeReplayBuffer(ReplaySettings, ReplayBuffer):
     def sample(self, counts: ArrayLike, *, beta: float = 0.4) -> Batch:
         c = as_array(counts, "counts", INTEGER, np.int64)
         check_shape(c, (self._num_tasks,), "counts", symbols=("K",))
-        if not 0.0 <= float(beta) <= 1.0:
-            raise InvalidInputError(f"beta must be in [0, 1], got {beta}")
+        unit_arg(beta, "beta")
         if np.any(c < 0):
             raise InvalidInputError(f"counts must be >= 0, got {c.tolist()}")
         for t in range(self._num_tasks):

@@ -138,12 +138,26 @@ class EnvPool(Protocol):
         obs = pool.reset(task_ids)             # int64[N] -> float32[N, obs_dim]
         out = pool.step(actions)               # PoolStep; ended slots are NOT reset
         done = np.flatnonzero(out.terminated | out.truncated)
+        sampler.observe(out.episodes.task_ids, out.episodes.returns, out.episodes.successes)
         obs = out.obs.copy()
         obs[done] = pool.reset_slots(done, sampler.sample(len(done)))
 
     The easy thing to get wrong: ``out.obs`` of an ended slot is the *final* observation of
     that episode (needed to bootstrap on truncation), not the first one of the next; the task
     one-hot inside the observation follows the task the slot is playing.
+
+    Actions: float32[N, action_dim] in [-1, 1] when ``discrete`` is False (the pool rescales
+    to each task's bounds), int64[N] in [0, action_dim) when it is True.
+
+    Members:
+        num_slots: N.   num_tasks: K.   task_names: K names.
+        obs_dim: width of an observation, task one-hot included.
+        action_dim: continuous action width, or the number of discrete actions.
+        discrete: whether actions are discrete.
+        restores_episodes: True when ``load_state_dict`` restores the episodes in flight
+            exactly; False when the simulators cannot be snapshotted (MuJoCo), in which case
+            the caller must ``reset`` every slot after loading (the RNG state is restored, so
+            the resets are reproducible).
     """
 
     @property
@@ -158,15 +172,30 @@ class EnvPool(Protocol):
     @property
     def obs_dim(self) -> int: ...
 
-    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]: ...
+    @property
+    def action_dim(self) -> int: ...
+
+    @property
+    def discrete(self) -> bool: ...
+
+    @property
+    def restores_episodes(self) -> bool: ...
+
+    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
+        """Start a new episode in every slot, slot i playing ``task_ids[i]``."""
+        ...
 
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
         """Start new episodes in ``slots`` playing ``task_ids``; return their first obs."""
         ...
 
-    def step(self, actions: ArrayLike) -> PoolStep: ...
+    def step(self, actions: ArrayLike) -> PoolStep:
+        """Advance every slot one step. Stepping a slot whose episode ended raises."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release simulators and worker processes; safe to call twice."""
+        ...
 
     def state_dict(self) -> StateDict: ...
 

@@ -70,7 +70,8 @@ class PoolStep:
         terminated: bool[N], the episode reached a terminal state
         truncated:  bool[N], the episode hit its time limit
         task_ids:   int64[N], the task each slot played on this step
-        episodes:   the episodes that ended on this step
+        episodes:   the episodes that ended on this step, one per ended slot, in increasing
+                    slot order (entry j belongs to slot flatnonzero(terminated | truncated)[j])
     """
 
     obs: NDArray[np.float32]
@@ -93,3 +94,36 @@ class PolicyStep:
 
     actions: NDArray[np.float32] | NDArray[np.int64]
     extras: dict[str, NDArray[np.float32]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """``T`` steps of ``N`` environment slots collected under one policy: what an on-policy
+    learner's ``Policy.learn`` receives.
+
+    Fields:
+        obs:         float32[T, N, obs_dim], the observation each action was taken from
+        task_ids:    int64[T, N]
+        actions:     float32[T, N, action_dim] (continuous, before clipping) or int64[T, N]
+        log_probs:   float32[T, N], log-probability of the action under the acting policy
+        values:      float32[T, N], the critic's value of ``obs``
+        rewards:     float32[T, N]
+        dones:       bool[T, N], the episode ended on this step (terminated or truncated)
+        bootstrap:   float32[T, N], the critic's value of the final observation where the
+                     episode was truncated (0 elsewhere): the learner adds ``gamma`` times it
+                     to the reward, so a time limit is not mistaken for a terminal state
+        last_values: float32[N], the critic's value of the observation after step T-1
+    """
+
+    obs: NDArray[np.float32]
+    task_ids: NDArray[np.int64]
+    actions: NDArray[np.float32] | NDArray[np.int64]
+    log_probs: NDArray[np.float32]
+    values: NDArray[np.float32]
+    rewards: NDArray[np.float32]
+    dones: NDArray[np.bool_]
+    bootstrap: NDArray[np.float32]
+    last_values: NDArray[np.float32]
+
+    def __len__(self) -> int:
+        return int(self.rewards.size)

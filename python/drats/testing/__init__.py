@@ -1,6 +1,16 @@
 """Fakes and contract checkers for the ports, shipped so that other code can test against them."""
 
 from drats.testing.contracts import check_replay_buffer, check_task_sampler
+from drats.testing.env_contracts import check_env_pool
+from drats.testing.fake_agents import FakeEnvPool, FakePolicy
 from drats.testing.fakes import FakeReplayBuffer, FakeTaskSampler
 
-__all__ = ["FakeReplayBuffer", "FakeTaskSampler", "check_replay_buffer", "check_task_sampler"]
+__all__ = [
+    "FakeEnvPool",
+    "FakePolicy",
+    "FakeReplayBuffer",
+    "FakeTaskSampler",
+    "check_env_pool",
+    "check_replay_buffer",
+    "check_task_sampler",
+]

@@ -1,0 +1,140 @@
+"""Crash-safe checkpoints: one ``.npz`` per checkpoint, written to a temporary file, flushed to
+disk and renamed into place (a reader never sees half a file), read back with
+``allow_pickle=False`` (nothing in a checkpoint can run code).
+
+A checkpoint holds named parts (``policy``, ``sampler``, ``pool``, ``trainer``...), each a flat
+state dict of numpy arrays, scalars and strings; keys are stored as ``"<part>.<key>"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drats.domain.errors import CheckpointError
+
+_NAME = re.compile(r"^checkpoint-(\d{12})\.npz$")
+FORMAT = 1
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # not every platform opens directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+class CheckpointStore:
+    """The checkpoints of one run directory: ``DIR/checkpoints/checkpoint-<steps>.npz``.
+
+    Args:
+        run_dir: the run directory.
+        keep: how many of the newest checkpoints to keep (older ones are deleted after a new
+            one is safely in place).
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str], *, keep: int = 2) -> None:
+        self.dir = Path(run_dir) / "checkpoints"
+        self.keep = keep
+
+    def paths(self) -> list[Path]:
+        """Existing checkpoints, oldest first."""
+        if not self.dir.is_dir():
+            return []
+        found = [p for p in self.dir.iterdir() if _NAME.match(p.name)]
+        return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)))  # type: ignore[union-attr]
+
+    def latest(self) -> Path | None:
+        paths = self.paths()
+        return paths[-1] if paths else None
+
+    def save(
+        self, steps: int, meta: Mapping[str, Any], parts: Mapping[str, Mapping[str, Any]]
+    ) -> Path:
+        """Write checkpoint ``steps`` atomically; return its path."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {"meta": json.dumps({"format": FORMAT, **meta})}
+        for part, state in parts.items():
+            for key, value in state.items():
+                arrays[f"{part}.{key}"] = value
+        path = self.dir / f"checkpoint-{steps:012d}.npz"
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".checkpoint-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.dir)
+        for old in self.paths()[: -self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``(meta, parts)`` of a checkpoint file; CheckpointError names what is wrong with it."""
+    path = Path(path)
+    if path.is_dir():  # a run directory or its checkpoints folder: take the newest
+        latest = CheckpointStore(path).latest() or CheckpointStore(path.parent).latest()
+        if latest is None:
+            raise CheckpointError(f"{path} holds no checkpoint")
+        path = latest
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            flat = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or not a drats checkpoint: {err}"
+        ) from None
+    if "meta" not in flat:
+        raise CheckpointError(f"checkpoint {path} has no meta entry (not a drats checkpoint)")
+    try:
+        meta = json.loads(str(flat.pop("meta")))
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"checkpoint {path} has a corrupt meta entry: {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {path} has format {meta!r}, expected {FORMAT}")
+    parts: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        part, _, name = key.partition(".")
+        parts.setdefault(part, {})[name] = (
+            value[()] if value.ndim == 0 and value.dtype.kind in "biufU" else value
+        )
+    meta["path"] = str(path)
+    return meta, parts

@@ -1,0 +1,86 @@
+"""Evaluation as Meta-World does it: a fixed number of deterministic episodes per task, on a
+pool whose episodes end on success; success = success at any step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from drats.domain.errors import ConfigError
+from drats.domain.ports import EnvPool, Policy
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Per-task evaluation numbers (float64[K] each) and their summaries."""
+
+    success: NDArray[np.float64]
+    returns: NDArray[np.float64]
+    lengths: NDArray[np.float64]
+
+    @property
+    def mean_success(self) -> float:
+        return float(self.success.mean())
+
+    @property
+    def worst_success(self) -> float:
+        return float(self.success.min())
+
+    @property
+    def mean_return(self) -> float:
+        return float(self.returns.mean())
+
+    @property
+    def worst_return(self) -> float:
+        return float(self.returns.min())
+
+
+def evaluate(policy: Policy, pool: EnvPool, episodes_per_task: int) -> EvalResult:
+    """Run ``episodes_per_task`` deterministic episodes of every task on ``pool``.
+
+    Slots take the pending episodes task by task; once nothing is pending, a free slot plays
+    a filler episode whose result is discarded (every slot must keep stepping).
+    """
+    if episodes_per_task < 1:
+        raise ConfigError(f"episodes_per_task must be >= 1, got {episodes_per_task}")
+    k, n = pool.num_tasks, pool.num_slots
+    pending = list(np.repeat(np.arange(k), episodes_per_task))[::-1]  # pop() takes task 0 first
+    done = np.zeros(k, dtype=np.int64)
+    success, returns, lengths = np.zeros(k), np.zeros(k), np.zeros(k)
+    counted = np.zeros(n, dtype=bool)  # the slot's current episode is a real one
+
+    def assign(count: int) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        tasks = np.zeros(count, dtype=np.int64)
+        real = np.zeros(count, dtype=bool)
+        for i in range(count):
+            if pending:
+                tasks[i], real[i] = pending.pop(), True
+        return tasks, real
+
+    tasks, counted = assign(n)
+    obs = pool.reset(tasks)
+    while done.sum() < k * episodes_per_task:
+        actions = policy.act(obs, tasks, deterministic=True).actions
+        out = pool.step(actions)
+        ended = np.flatnonzero(out.terminated | out.truncated)
+        eps = out.episodes
+        for slot in ended.tolist():
+            if not counted[slot]:
+                continue
+            j = int(np.searchsorted(ended, slot))  # episodes come in increasing slot order
+            t = int(eps.task_ids[j])
+            success[t] += float(eps.successes[j])
+            returns[t] += float(eps.returns[j])
+            lengths[t] += float(eps.lengths[j])
+            done[t] += 1
+        obs = out.obs.copy()
+        if ended.size:
+            new, real = assign(ended.size)
+            obs[ended] = pool.reset_slots(ended, new)
+            tasks = tasks.copy()
+            tasks[ended] = new
+            counted[ended] = real
+    e = float(episodes_per_task)
+    return EvalResult(success=success / e, returns=returns / e, lengths=lengths / e)

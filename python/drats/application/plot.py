@@ -1,0 +1,100 @@
+"""``drats plot``: one PNG per call with, for every run given, evaluation success (mean and
+worst task) against env steps, per-task evaluation success, and q_i(t) stacked."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drats.application.run_log import read_rows
+from drats.domain.errors import ConfigError
+
+
+def _task_names(run: Path, k: int) -> list[str]:
+    try:
+        config = json.loads((run / "config.json").read_text())
+        suite = str(config.get("suite", ""))
+    except (OSError, json.JSONDecodeError):
+        suite = ""
+    if suite == "gridworld4":
+        return [f"wall-{i + 1}" for i in range(k)]
+    if suite.startswith("gym:"):
+        ids = [s for s in suite[4:].split(",") if s]
+        if len(ids) == k:
+            return ids
+    return [f"task {i}" for i in range(k)]
+
+
+def _series(
+    rows: list[dict[str, Any]], key: str
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    picked = [r for r in rows if r.get(key) is not None]
+    steps = np.array([r["env_steps"] for r in picked], dtype=np.float64)
+    values = np.array([r[key] for r in picked], dtype=np.float64)
+    return steps, values
+
+
+def plot_runs(
+    runs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str] | None = None
+) -> Path:
+    """Draw every run in ``runs`` (run directories) into one PNG; return its path."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("drats plot needs matplotlib: pip install 'drats[plot]'") from None
+    loaded = []
+    for run in map(Path, runs):
+        rows = read_rows(run)
+        if not rows:
+            raise ConfigError(f"{run} has no metrics.jsonl rows (is it a drats run directory?)")
+        loaded.append((run, rows))
+    n = len(loaded)
+    fig, axes = plt.subplots(n + 1, 2, figsize=(13, 3.6 * (n + 1)), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    ax_mean, ax_worst = axes[0]
+    for i, (run, rows) in enumerate(loaded):
+        color = colors[i % len(colors)]
+        for ax, key in ((ax_mean, "eval_mean_success"), (ax_worst, "eval_worst_success")):
+            steps, values = _series(rows, key)
+            ax.plot(
+                steps, values, color=color, label=run.name, marker="." if steps.size < 40 else None
+            )
+    for ax, title in ((ax_mean, "mean success (eval)"), (ax_worst, "worst-task success (eval)")):
+        ax.set(title=title, xlabel="env steps", ylim=(-0.02, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    for i, (run, rows) in enumerate(loaded, start=1):
+        ax_task, ax_q = axes[i]
+        evals = [r for r in rows if r.get("eval_success") is not None]
+        k = len(rows[0]["q"])
+        names = _task_names(run, k)
+        if evals:
+            steps = np.array([r["env_steps"] for r in evals], dtype=np.float64)
+            per_task = np.array([r["eval_success"] for r in evals], dtype=np.float64)
+            for t in range(k):
+                ax_task.plot(steps, per_task[:, t], label=names[t], lw=1)
+        ax_task.set(
+            title=f"{run.name}: per-task success (eval)", xlabel="env steps", ylim=(-0.02, 1.02)
+        )
+        ax_task.grid(alpha=0.3)
+        if k <= 12:
+            ax_task.legend(fontsize=7, ncol=2)
+        steps = np.array([r["env_steps"] for r in rows], dtype=np.float64)
+        q = np.array([r["q"] for r in rows], dtype=np.float64)
+        ax_q.stackplot(steps, q.T, labels=names if k <= 12 else None)
+        ax_q.set(title=f"{run.name}: task distribution q(t)", xlabel="env steps", ylim=(0, 1))
+        if k <= 12:
+            ax_q.legend(fontsize=7, ncol=2, loc="upper right")
+    fig.tight_layout()
+    path = Path(out) if out is not None else loaded[0][0] / "curves.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

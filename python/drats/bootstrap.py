@@ -1,0 +1,129 @@
+"""The composition root: builds the adapters a :class:`TrainConfig` names, through registries
+of lazy ``"module:attr"`` strings, so ``import drats`` stays light and tests can pass their own
+adapters to the trainer instead."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from drats.application.config import TrainConfig
+from drats.domain.errors import ConfigError
+from drats.domain.ports import EnvPool, Policy, TaskSampler
+
+SAMPLER_REGISTRY: dict[str, str] = {
+    "drats": "drats.adapters.cpp_sampler:DratsSampler",
+    "uniform": "drats.adapters.cpp_sampler:UniformSampler",
+    "hedge": "drats.adapters.curriculum_samplers:HedgeSampler",
+    "lp": "drats.adapters.curriculum_samplers:LearningProgressSampler",
+    "smt": "drats.adapters.curriculum_samplers:SmtSampler",
+}
+
+# Sampler settings that differ in name between samplers.
+_ALIASES = {"smt": {"target": "thresholds"}, "hedge": {"eps": "min_prob"}}
+
+
+def load(path: str) -> Any:
+    """Import ``"package.module:attr"`` and return the attribute."""
+    module, _, attr = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ImportError as err:
+        raise ConfigError(
+            f"{path} needs a package that is not installed ({err.name}); "
+            "install drats with the matching extra, e.g. pip install 'drats[metaworld]'"
+        ) from None
+
+
+@dataclass
+class Components:
+    """The adapters one run uses (the trainer sees them only through their ports)."""
+
+    pool: EnvPool
+    eval_pool: EnvPool
+    sampler: TaskSampler
+    policy: Policy
+
+
+def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
+    """The training pool (or, with ``evaluation``, the pool evaluation episodes run in: its
+    episodes end on success and its seed differs from the training pool's)."""
+    seed = config.seed + (1_000_003 if evaluation else 0)
+    suite = config.suite
+    if suite == "gridworld4":
+        from drats.adapters.gridworld_pool import GridWorldEnvPool
+
+        slots = 4 if evaluation else config.resolved("num_slots")
+        return GridWorldEnvPool(slots, seed=seed)
+    if suite in ("mt10", "mt50"):
+        cls = load("drats.adapters.metaworld_pool:MetaWorldEnvPool")
+        k = 10 if suite == "mt10" else 50
+        slots = k if evaluation else config.resolved("num_slots")
+        return cls(  # type: ignore[no-any-return]
+            suite,
+            slots,
+            seed=seed,
+            terminate_on_success=evaluation,
+            backend=config.backend,
+            num_workers=config.workers,
+        )
+    ids = [part.strip() for part in suite[4:].split(",") if part.strip()]
+    cls = load("drats.adapters.gym_pool:GymEnvPool")
+    slots = len(ids) if evaluation or config.num_slots is None else config.resolved("num_slots")
+    return cls(ids, slots, seed=seed, terminate_on_success=evaluation)  # type: ignore[no-any-return]
+
+
+def build_sampler(config: TrainConfig, num_tasks: int) -> TaskSampler:
+    """The task sampler ``config.sampler`` names, with the suite's settings and the user's."""
+    cls = load(SAMPLER_REGISTRY[config.sampler])
+    settings = config.sampler_settings(num_tasks)
+    aliases = _ALIASES.get(config.sampler, {})
+    accepted = set(inspect.signature(cls).parameters) - {"num_tasks", "seed"}
+    kwargs: dict[str, Any] = {}
+    for name, value in settings.items():
+        name = aliases.get(name, name)
+        if name in accepted:
+            kwargs[name] = value
+        elif name in config.sampler_options:
+            raise ConfigError(f"sampler {config.sampler!r} takes no option {name!r}")
+    return cls(num_tasks, seed=config.seed, **kwargs)  # type: ignore[no-any-return]
+
+
+def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
+    """The learner ``config.algo`` names, sized for ``pool``."""
+    from drats.adapters import ppo_config
+
+    base = getattr(ppo_config, config.preset.ppo)
+    options = dict(config.ppo_options)
+    if "hidden" in options:
+        options["hidden"] = tuple(int(h) for h in options["hidden"])
+    ppo = base.replace(**options)
+    cls = load("drats.adapters.torch_ppo:TorchPPOPolicy")
+    load("drats.adapters.torch_nets:set_threads")(config.threads)
+    return cls(  # type: ignore[no-any-return]
+        pool.obs_dim,
+        pool.action_dim,
+        pool.num_tasks,
+        discrete=pool.discrete,
+        config=ppo,
+        device=config.device,
+        seed=config.seed,
+    )
+
+
+def build(config: TrainConfig) -> Components:
+    """Every adapter of a run; closes what it opened if a later one fails to build."""
+    pool = build_pool(config)
+    opened = [pool]
+    try:
+        eval_pool = build_pool(config, evaluation=True)
+        opened.append(eval_pool)
+        sampler = build_sampler(config, pool.num_tasks)
+        policy = build_policy(config, pool)
+    except BaseException:
+        for p in opened:
+            p.close()
+        raise
+    return Components(pool=pool, eval_pool=eval_pool, sampler=sampler, policy=policy)

@@ -1,0 +1,217 @@
+"""The ``drats`` command: ``drats train``, ``drats eval CHECKPOINT`` and ``drats plot RUN_DIR...``.
+
+Invalid options end with a one-line ``drats: error: ...`` and exit status 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from drats.domain.errors import ConfigError, DratsError
+
+# Options of `drats train` that go into TrainConfig fields (dest -> field).
+_FIELDS = (
+    "suite",
+    "algo",
+    "sampler",
+    "steps",
+    "seed",
+    "device",
+    "num_slots",
+    "rollout_steps",
+    "eval_every",
+    "eval_episodes",
+    "checkpoint_every",
+    "backend",
+    "workers",
+    "threads",
+)
+_SAMPLER_OPTIONS = ("eta", "step_size", "eps", "target")
+_PPO_OPTIONS = ("lr", "epochs", "minibatches", "clip", "ent_coef", "hidden")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="drats", description="Multi-task RL with DRATS adaptive task sampling."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train an agent (DRATS on gridworld4 by default)")
+    add = train.add_argument
+    add("--suite", help="gridworld4 (default), mt10, mt50 or gym:<id>[,<id>...]")
+    add("--algo", help="learner: ppo (default)")
+    add("--sampler", help="task sampler: drats (default), uniform, hedge, lp or smt")
+    add("--steps", type=int, help="training budget in environment steps (suite default)")
+    add("--seed", type=int, help="seed of pool, sampler and policy (default 0)")
+    add("--out", type=Path, help="run directory (default runs/<suite>-<sampler>-seed<seed>)")
+    add(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="continue the run in DIR from its last checkpoint",
+    )
+    add("--device", help="auto (default: CUDA when available), cpu or cuda")
+    add("--num-slots", type=int, help="environment slots (suite default)")
+    add("--rollout-steps", type=int, help="steps per slot per PPO rollout / sampler window")
+    add("--eval-every", type=int, help="env steps between evaluations (0: only at the end)")
+    add("--eval-episodes", type=int, help="deterministic evaluation episodes per task")
+    add("--checkpoint-every", type=int, help="env steps between checkpoints")
+    add("--backend", help="Meta-World pool backend: inprocess (default) or process")
+    add("--workers", type=int, help="worker processes of the process backend (default 2)")
+    add("--threads", type=int, help="torch CPU threads (default 2)")
+    add("--eta", type=float, help="DRATS/LP KL strength")
+    add("--step-size", type=float, help="DRATS/LP mirror-ascent step size")
+    add("--eps", type=float, help="probability floor (default 1/(4K) or the suite's)")
+    add("--target", type=float, help="target return (SMT: per-task threshold)")
+    add("--lr", type=float, help="PPO learning rate")
+    add("--epochs", type=int, help="PPO epochs per rollout")
+    add("--minibatches", type=int, help="PPO minibatches per epoch")
+    add("--clip", type=float, help="PPO ratio clip")
+    add("--ent-coef", type=float, help="PPO entropy bonus")
+    add("--hidden", type=lambda s: [int(x) for x in s.split(",") if x], help="e.g. 400,400,400")
+    add("--no-progress", action="store_true", help="no live progress line")
+
+    ev = sub.add_parser("eval", help="evaluate a checkpoint (or the newest one in a run dir)")
+    ev.add_argument("checkpoint", type=Path)
+    ev.add_argument("--episodes", type=int, help="episodes per task (the run's setting)")
+    ev.add_argument("--device", help="auto, cpu or cuda (default: the run's)")
+
+    plot = sub.add_parser("plot", help="plot one or more runs to a PNG")
+    plot.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR")
+    plot.add_argument("--out", type=Path, help="PNG path (default: <first run>/curves.png)")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from drats.application.checkpoint import CheckpointStore, atomic_write_bytes
+    from drats.application.config import TrainConfig
+    from drats.application.report import summary_table
+    from drats.application.trainer import Trainer
+    from drats.bootstrap import build
+
+    given = {name: getattr(args, name) for name in _FIELDS if getattr(args, name) is not None}
+    sampler_opts = {n: getattr(args, n) for n in _SAMPLER_OPTIONS if getattr(args, n) is not None}
+    ppo_opts = {n: getattr(args, n) for n in _PPO_OPTIONS if getattr(args, n) is not None}
+    if args.resume is not None:
+        run_dir = args.resume
+        config_path = run_dir / "config.json"
+        if not config_path.exists():
+            raise ConfigError(f"--resume {run_dir}: no config.json there (not a drats run)")
+        extra = sorted((set(given) - {"steps"}) | set(sampler_opts) | set(ppo_opts))
+        extra += ["out"] if args.out is not None else []
+        if extra:
+            names = ", ".join("--" + n.replace("_", "-") for n in extra)
+            raise ConfigError(
+                f"--resume takes the run's settings from {config_path}; "
+                f"only --steps may change ({names} given)"
+            )
+        config = TrainConfig.from_json(config_path.read_text())
+        if "steps" in given:
+            config = config.with_steps(given["steps"])
+    else:
+        config = TrainConfig(**given, sampler_options=sampler_opts, ppo_options=ppo_opts)
+        run_dir = (
+            args.out
+            or Path("runs")
+            / f"{config.suite.replace(':', '_').replace(',', '+')}-{config.sampler}-seed{config.seed}"
+        )
+        if CheckpointStore(run_dir).latest() is not None:
+            raise ConfigError(
+                f"{run_dir} already holds a run; pass --resume {run_dir} or another --out"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(run_dir / "config.json", config.to_json().encode())
+    components = build(config)
+    sinks: list[Any] = []
+    from drats.adapters.tensorboard_sink import TensorBoardSink, tensorboard_available
+
+    if tensorboard_available():
+        sinks.append(TensorBoardSink(run_dir / "tensorboard"))
+    try:
+        trainer = Trainer(
+            config, run_dir=run_dir, sinks=sinks, progress=not args.no_progress, **vars(components)
+        )
+        if args.resume is not None:
+            if not trainer.restore():
+                print(
+                    f"drats: {run_dir} has no checkpoint yet; starting it from the beginning",
+                    file=sys.stderr,
+                )
+            else:
+                print(
+                    f"drats: resuming {run_dir} at {trainer.counters.env_steps:,} env steps",
+                    file=sys.stderr,
+                )
+        print(
+            f"drats: training {config.sampler} on {config.suite} for {config.total_steps:,} steps -> {run_dir}",
+            file=sys.stderr,
+        )
+        trainer.run()
+    finally:
+        components.pool.close()
+        components.eval_pool.close()
+    print(summary_table(trainer, components.pool.task_names))
+    print(f"run directory: {run_dir}  (plot it with: drats plot {run_dir})")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from drats.application.checkpoint import read_checkpoint
+    from drats.application.config import TrainConfig
+    from drats.application.evaluation import evaluate
+    from drats.application.report import eval_table
+    from drats.bootstrap import build_policy, build_pool
+
+    meta, parts = read_checkpoint(args.checkpoint)
+    config = TrainConfig.from_json(str(meta["config"]))
+    if args.device is not None:
+        config = replace(config, device=args.device)
+    episodes = args.episodes if args.episodes is not None else config.resolved("eval_episodes")
+    pool = build_pool(config, evaluation=True)
+    try:
+        policy = build_policy(config, pool)
+        policy.load_state_dict(parts["policy"])
+        result = evaluate(policy, pool, episodes)
+    finally:
+        pool.close()
+    print(
+        f"checkpoint {meta['path']} ({int(meta['env_steps']):,} env steps), {episodes} episodes per task"
+    )
+    print(eval_table(result, pool.task_names))
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from drats.application.plot import plot_runs
+
+    out = plot_runs(args.runs, args.out)
+    print(f"wrote {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``drats`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command = {"train": _train, "eval": _eval, "plot": _plot}[args.command]
+    try:
+        return command(args)
+    except DratsError as err:
+        print(f"drats: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "drats: interrupted; `drats train --resume DIR` continues from the last checkpoint",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,208 @@
+"""Contract checker for the EnvPool port: ``check_env_pool(make)`` proves that a pool adapter
+honours :class:`drats.domain.ports.EnvPool` (shapes, dtypes, the task one-hot, episode
+accounting, no auto-reset, bad input, determinism and state dicts).
+
+``make(num_slots, *, seed)`` builds a fresh pool. Episodes must end within ``max_steps`` steps
+of random actions (pass a pool with a short time limit for long-horizon suites).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from drats.domain.errors import DratsError, InvalidInputError, UnknownTaskError
+from drats.domain.ports import EnvPool
+from drats.domain.types import PoolStep
+
+PoolFactory = Callable[..., EnvPool]
+
+
+def _expect(condition: object, message: str) -> None:
+    if not condition:
+        raise AssertionError(f"EnvPool contract: {message}")
+
+
+def _raises(kind: type[BaseException], call: Callable[[], object], what: str) -> None:
+    try:
+        call()
+    except kind:
+        return
+    except Exception as err:  # a different error is a contract failure too
+        raise AssertionError(f"EnvPool contract: {what}: raised {err!r}, not {kind.__name__}")
+    raise AssertionError(f"EnvPool contract: {what}: accepted, expected {kind.__name__}")
+
+
+def random_actions(pool: EnvPool, rng: np.random.Generator) -> NDArray[Any]:
+    """Valid random actions for every slot of ``pool``."""
+    if pool.discrete:
+        return rng.integers(0, pool.action_dim, size=pool.num_slots, dtype=np.int64)
+    shape = (pool.num_slots, pool.action_dim)
+    return rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
+
+
+def _check_obs(pool: EnvPool, obs: Any, tasks: NDArray[np.int64], what: str) -> None:
+    _expect(isinstance(obs, np.ndarray) and obs.dtype == np.float32, f"{what}: not float32")
+    _expect(obs.shape == (tasks.size, pool.obs_dim), f"{what}: shape {obs.shape}")
+    _expect(np.all(np.isfinite(obs)), f"{what}: not finite")
+    onehot = obs[:, pool.obs_dim - pool.num_tasks :]
+    want = np.eye(pool.num_tasks, dtype=np.float32)[tasks]
+    _expect(np.array_equal(onehot, want), f"{what}: the task one-hot does not follow the task")
+
+
+def _check_step(pool: EnvPool, out: Any, tasks: NDArray[np.int64]) -> None:
+    n = pool.num_slots
+    _expect(isinstance(out, PoolStep), "step must return a PoolStep")
+    _check_obs(pool, out.obs, tasks, "step obs")
+    for name, dtype in (("rewards", np.float32), ("terminated", np.bool_), ("truncated", np.bool_)):
+        arr = getattr(out, name)
+        _expect(arr.dtype == dtype and arr.shape == (n,), f"step {name}: wrong dtype or shape")
+    _expect(np.array_equal(out.task_ids, tasks), "step task_ids differ from the slots' tasks")
+    _expect(np.all(np.isfinite(out.rewards)), "step rewards not finite")
+
+
+def _rollout(
+    pool: EnvPool, seed: int, max_steps: int
+) -> tuple[list[NDArray[np.float32]], list[tuple[int, float, int, bool]]]:
+    """Random rollout with episode bookkeeping checked against the rewards; returns the
+    observations seen and the finished episodes (task, return, length, success)."""
+    rng = np.random.default_rng(seed)
+    n, k = pool.num_slots, pool.num_tasks
+    tasks = np.arange(n, dtype=np.int64) % k
+    obs = pool.reset(tasks)
+    _check_obs(pool, obs, tasks, "reset obs")
+    seen, finished = [obs], []
+    running = np.zeros(n)
+    lengths = np.zeros(n, dtype=np.int64)
+    refused = False
+    for _ in range(max_steps):
+        out = pool.step(random_actions(pool, rng))
+        _check_step(pool, out, tasks)
+        running += out.rewards
+        lengths += 1
+        ended = np.flatnonzero(out.terminated | out.truncated)
+        eps = out.episodes
+        _expect(len(eps) == ended.size, "one EpisodeStats entry per ended slot")
+        _expect(
+            np.array_equal(eps.task_ids, tasks[ended]),
+            "episodes must come one per ended slot, in increasing slot order, with its task",
+        )
+        _expect(
+            np.allclose(eps.returns, running[ended], atol=1e-4, rtol=1e-5),
+            "episode returns must be the undiscounted sums of the step rewards",
+        )
+        _expect(np.array_equal(eps.lengths, lengths[ended]), "episode lengths")
+        _expect(eps.successes.dtype == np.bool_, "episode successes must be bool")
+        finished += list(
+            zip(
+                eps.task_ids.tolist(),
+                eps.returns.tolist(),
+                eps.lengths.tolist(),
+                eps.successes.tolist(),
+                strict=True,
+            )
+        )
+        seen.append(out.obs)
+        if ended.size:
+            if not refused:  # the first time slots end, stepping them again must be refused
+                refused = True
+                _raises(
+                    InvalidInputError,
+                    lambda: pool.step(random_actions(pool, rng)),
+                    "stepping a slot whose episode ended",
+                )
+            new = (tasks[ended] + 1) % k
+            first = pool.reset_slots(ended, new)
+            tasks[ended] = new
+            _check_obs(pool, first, new, "reset_slots obs")
+            running[ended] = 0.0
+            lengths[ended] = 0
+            seen.append(first)
+        if len(finished) >= 2 * n:
+            break
+    _expect(finished, f"no episode ended within {max_steps} random steps")
+    return seen, finished
+
+
+def _check_bad_input(pool: EnvPool) -> None:
+    n, k = pool.num_slots, pool.num_tasks
+    pool.reset(np.zeros(n, dtype=np.int64))
+    rng = np.random.default_rng(0)
+    good = random_actions(pool, rng)
+    cases: list[tuple[type[BaseException], Callable[[], object], str]] = [
+        (UnknownTaskError, lambda: pool.reset(np.full(n, k, dtype=np.int64)), "reset: task K"),
+        (UnknownTaskError, lambda: pool.reset_slots([0], [-1]), "reset_slots: task -1"),
+        (UnknownTaskError, lambda: pool.reset_slots([n], [0]), "reset_slots: slot N"),
+        (InvalidInputError, lambda: pool.reset(np.zeros(n + 1, dtype=np.int64)), "reset: N+1"),
+        (InvalidInputError, lambda: pool.step(good[:-1]), "step: one action short"),
+    ]
+    if not pool.discrete:
+        nan = good.copy()
+        nan[0, 0] = np.nan
+        cases.append((InvalidInputError, lambda: pool.step(nan), "step: NaN action"))
+    for kind, call, what in cases:
+        _raises(kind, call, what)
+    out = pool.step(good)  # a refused call changes nothing: the pool still steps
+    _check_step(pool, out, np.zeros(n, dtype=np.int64))
+
+
+def _roundtrip(state: dict[str, Any]) -> dict[str, Any]:
+    buf = io.BytesIO()
+    np.savez(buf, **state)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def _check_state(make: PoolFactory, n: int, max_steps: int) -> None:
+    pool, twin = make(n, seed=5), make(n, seed=99)
+    try:
+        rng = np.random.default_rng(5)
+        tasks = np.arange(n, dtype=np.int64) % pool.num_tasks
+        pool.reset(tasks)
+        for _ in range(min(3, max_steps)):
+            out = pool.step(random_actions(pool, rng))
+            ended = np.flatnonzero(out.terminated | out.truncated)
+            pool.reset_slots(ended, tasks[ended])
+        twin.load_state_dict(_roundtrip(pool.state_dict()))
+        if pool.restores_episodes:
+            actions = random_actions(pool, rng)
+            a, b = pool.step(actions), twin.step(actions)
+            _expect(np.array_equal(a.obs, b.obs), "a restored pool steps differently")
+            _expect(np.array_equal(a.rewards, b.rewards), "a restored pool rewards differently")
+        else:
+            a_obs, b_obs = pool.reset(tasks), twin.reset(tasks)
+            _expect(np.array_equal(a_obs, b_obs), "a restored pool resets differently")
+        bad = dict(pool.state_dict())
+        bad.pop(sorted(bad)[0])
+        _raises(DratsError, lambda: twin.load_state_dict(bad), "load: a state with a key missing")
+    finally:
+        pool.close()
+        twin.close()
+
+
+def check_env_pool(make: PoolFactory, *, num_slots: int = 3, max_steps: int = 1000) -> None:
+    """Check an EnvPool adapter built by ``make(num_slots, *, seed)``."""
+    pool = make(num_slots, seed=0)
+    try:
+        _expect(isinstance(pool, EnvPool), "the adapter does not implement EnvPool")
+        _expect(pool.num_slots == num_slots, "num_slots is wrong")
+        _expect(len(pool.task_names) == pool.num_tasks >= 1, "task_names must have K names")
+        _expect(pool.obs_dim > pool.num_tasks and pool.action_dim >= 1, "obs_dim / action_dim")
+        seen, finished = _rollout(pool, 0, max_steps)
+        _check_bad_input(pool)
+    finally:
+        pool.close()
+        pool.close()  # closing twice is allowed
+    again = make(num_slots, seed=0)
+    try:
+        seen2, finished2 = _rollout(again, 0, max_steps)
+    finally:
+        again.close()
+    same = len(seen) == len(seen2) and all(np.array_equal(a, b) for a, b in zip(seen, seen2))
+    _expect(same and finished == finished2, "the same seed and actions gave different episodes")
+    _check_state(make, num_slots, max_steps)

@@ -71,7 +71,6 @@ def test_truncation_after_the_horizon() -> None:
     pool.reset([3])
     for _ in range(HORIZON):
         out = pool.step([LEFT])
-    assert step == HORIZON - 1
     assert out.truncated[0]
     assert not out.terminated[0]
     assert out.episodes.successes.tolist() == [False]

@@ -7,6 +7,10 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Load the C++ core up front: an editable install rebuilds it on first import, in a subprocess
+# that must not run inside a test's output capture.
+import drats._core  # noqa: F401
+
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

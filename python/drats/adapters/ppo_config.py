@@ -86,6 +86,7 @@ MT50_PPO = PPOConfig(ent_coef=0.03)
 #: no entropy bonus); one head per task on the linear map.
 GRIDWORLD_PPO = PPOConfig(
     hidden=(),
+    multi_head=False,
     lr=3e-3,
     epochs=1,
     minibatches=1,

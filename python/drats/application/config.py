@@ -45,7 +45,7 @@ PRESETS: dict[str, SuitePreset] = {
     "gridworld4": SuitePreset(
         num_slots=4,
         rollout_steps=64,
-        steps=400_000,
+        steps=300_000,
         eval_every=8_192,
         eval_episodes=5,
         checkpoint_every=50_000,

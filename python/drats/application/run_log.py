@@ -128,7 +128,7 @@ class Progress:
         self._last = now
         elapsed = max(now - self._t0, 1e-9)
         rate = (steps - self._start) / elapsed
-        left = (self.total - steps) / rate if rate > 0 else math.inf
+        left = max(0, self.total - steps) / rate if rate > 0 else math.inf
         frac = min(1.0, steps / self.total)
         bar = "#" * int(24 * frac) + "." * (24 - int(24 * frac))
         eta = "?" if not math.isfinite(left) else time.strftime("%H:%M:%S", time.gmtime(left))

@@ -1,0 +1,81 @@
+"""The drats command line: one-line errors for bad options, a short real training run, eval,
+plot, and the resume rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from drats.application.run_log import read_rows  # noqa: E402
+from drats.cli import main  # noqa: E402
+
+SHORT = ["--steps", "2048", "--eval-every", "1024", "--no-progress", "--threads", "1"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--suite", "atari"], "unknown suite 'atari'"),
+        (["--sampler", "greedy"], "unknown sampler 'greedy'"),
+        (["--steps", "-5"], "steps must be a positive integer"),
+        (["--eps", "0.5"], "eps * K <= 1"),
+        (["--device", "tpu"], "device must be auto, cpu or cuda"),
+        (["--sampler", "uniform", "--eta", "3"], "sampler 'uniform' takes no option 'eta'"),
+        (["--epochs", "0"], "ppo epochs must be >= 1"),
+        (["--suite", "gym:"], "needs at least one Gymnasium env id"),
+    ],
+)
+def test_invalid_options_exit_with_one_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["train", "--out", str(tmp_path / "run"), *SHORT, *argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert len(err) == 1
+    assert err[0].startswith("drats: error: ")
+    assert message in err[0]
+
+
+def test_train_eval_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *SHORT]) == 0
+    out = capsys.readouterr().out
+    for name in ("wall-1", "wall-4", "eval success: mean"):
+        assert name in out
+    config = json.loads((run / "config.json").read_text())
+    assert config["suite"] == "gridworld4"
+    assert config["sampler"] == "drats"
+    rows = read_rows(run)
+    assert rows[-1]["env_steps"] == 2048
+    assert [r["env_steps"] for r in rows if "eval_success" in r] == [1024, 2048]
+    assert main(["eval", str(run), "--episodes", "2"]) == 0
+    assert "mean success" in capsys.readouterr().out
+    pytest.importorskip("matplotlib")
+    assert main(["plot", str(run), "--out", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("sampler", ["uniform", "hedge", "lp", "smt"])
+def test_every_sampler_trains(sampler: str, tmp_path: Path) -> None:
+    assert main(["train", "--sampler", sampler, "--out", str(tmp_path / sampler), *SHORT]) == 0
+    assert len(read_rows(tmp_path / sampler)) == 8
+
+
+def test_resume_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *SHORT]) == 0
+    # A finished run is not started again by accident.
+    assert main(["train", "--out", str(run), *SHORT]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    # Only --steps may change on resume; more steps continue the run.
+    assert main(["train", "--resume", str(run), "--eta", "2"]) == 2
+    assert "only --steps may change" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--steps", "3072", "--no-progress"]) == 0
+    assert read_rows(run)[-1]["env_steps"] == 3072
+    assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 2
+    assert main(["eval", str(tmp_path / "nowhere.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from drats.application.run_log import read_rows  # noqa: E402
-from drats.cli import main  # noqa: E402
+from drats.application.run_log import read_rows
+from drats.cli import main
 
 SHORT = ["--steps", "2048", "--eval-every", "1024", "--no-progress", "--threads", "1"]
 

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from drats.application.config import TrainConfig  # noqa: E402
-from drats.application.run_log import read_rows  # noqa: E402
-from drats.application.trainer import Trainer  # noqa: E402
-from drats.bootstrap import build  # noqa: E402
+from drats.application.config import TrainConfig
+from drats.application.run_log import read_rows
+from drats.application.trainer import Trainer
+from drats.bootstrap import build
 
 
 def test_drats_solves_gridworld4_within_the_default_budget(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from drats.application.checkpoint import CheckpointStore, read_checkpoint  # noqa: E402
-from drats.application.run_log import read_rows  # noqa: E402
+from drats.application.checkpoint import CheckpointStore, read_checkpoint
+from drats.application.run_log import read_rows
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 

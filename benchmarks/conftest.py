@@ -354,8 +354,10 @@ def _table(medians: dict[str, dict[str, float]], draws: dict[str, int]) -> list[
             else:
                 cells.append(_fmt_us(us))
         cpp = row.get("cpp")
-        ratios = [f"vs {i}: {row[i] / cpp:.1f}x" for i in impls if i != "cpp" and i in row]
-        cells.append(", ".join(ratios) if cpp is not None and ratios else "-")
+        ratios = []
+        if cpp is not None:
+            ratios = [f"vs {i}: {row[i] / cpp:.1f}x" for i in impls if i != "cpp" and i in row]
+        cells.append(", ".join(ratios) if ratios else "-")
         target = TARGETS.get(group)
         cells += [target.text, target.check(row)] if target else ["-", "-"]
         rows.append(cells)

@@ -40,6 +40,19 @@ _EXPORTS: dict[str, str] = {
     "NumpyUniformSampler": "drats.adapters.numpy_sampler",
     "CppPerTaskReplay": "drats.adapters.cpp_replay",
     "NumpyPerTaskReplay": "drats.adapters.numpy_replay",
+    "HedgeSampler": "drats.adapters.curriculum_samplers",
+    "LearningProgressSampler": "drats.adapters.curriculum_samplers",
+    "SmtSampler": "drats.adapters.curriculum_samplers",
+    "GridWorldEnvPool": "drats.adapters.gridworld_pool",
+    "GymEnvPool": "drats.adapters.gym_pool",
+    "MetaWorldEnvPool": "drats.adapters.metaworld_pool",
+    "ProcessEnvPool": "drats.adapters.process_pool",
+    "TorchPPOPolicy": "drats.adapters.torch_ppo",
+    "PPOConfig": "drats.adapters.ppo_config",
+    "Rollout": "drats.domain.types",
+    "TrainConfig": "drats.application.config",
+    "Trainer": "drats.application.trainer",
+    "evaluate": "drats.application.evaluation",
 }
 
 __all__ = [
@@ -52,18 +65,31 @@ __all__ = [
     "EmptyTaskError",
     "EnvPool",
     "EpisodeStats",
+    "GridWorldEnvPool",
+    "GymEnvPool",
+    "HedgeSampler",
     "InvalidDtypeError",
     "InvalidInputError",
+    "LearningProgressSampler",
+    "MetaWorldEnvPool",
     "NumpyDratsSampler",
     "NumpyPerTaskReplay",
     "NumpyUniformSampler",
+    "PPOConfig",
     "Policy",
     "PolicyStep",
     "PoolStep",
+    "ProcessEnvPool",
     "ReplayBuffer",
+    "Rollout",
+    "SmtSampler",
     "TaskSampler",
+    "TorchPPOPolicy",
+    "TrainConfig",
+    "Trainer",
     "UniformSampler",
     "UnknownTaskError",
+    "evaluate",
     "hedge_step",
     "mirror_ascent_step",
     "project_floor",
@@ -86,8 +112,22 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from drats.adapters.cpp_replay import CppPerTaskReplay
     from drats.adapters.cpp_sampler import DratsSampler, UniformSampler
+    from drats.adapters.curriculum_samplers import (
+        HedgeSampler,
+        LearningProgressSampler,
+        SmtSampler,
+    )
+    from drats.adapters.gridworld_pool import GridWorldEnvPool
+    from drats.adapters.gym_pool import GymEnvPool
+    from drats.adapters.metaworld_pool import MetaWorldEnvPool
     from drats.adapters.numpy_replay import NumpyPerTaskReplay
     from drats.adapters.numpy_sampler import NumpyDratsSampler, NumpyUniformSampler
+    from drats.adapters.ppo_config import PPOConfig
+    from drats.adapters.process_pool import ProcessEnvPool
+    from drats.adapters.torch_ppo import TorchPPOPolicy
+    from drats.application.config import TrainConfig
+    from drats.application.evaluation import evaluate
+    from drats.application.trainer import Trainer
     from drats.domain.drats_math import hedge_step, mirror_ascent_step, project_floor
     from drats.domain.errors import (
         CheckpointError,
@@ -99,4 +139,4 @@ if TYPE_CHECKING:
         UnknownTaskError,
     )
     from drats.domain.ports import EnvPool, Policy, ReplayBuffer, TaskSampler
-    from drats.domain.types import Batch, EpisodeStats, PolicyStep, PoolStep
+    from drats.domain.types import Batch, EpisodeStats, PolicyStep, PoolStep, Rollout

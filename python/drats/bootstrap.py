@@ -56,6 +56,8 @@ def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
         from drats.adapters.gridworld_pool import GridWorldEnvPool
 
         slots = 4 if evaluation else config.resolved("num_slots")
+        if config.max_episode_steps is not None:
+            raise ConfigError("gridworld4 episodes have a fixed 15-step horizon")
         return GridWorldEnvPool(slots, seed=seed)
     if suite in ("mt10", "mt50"):
         cls = load("drats.adapters.metaworld_pool:MetaWorldEnvPool")
@@ -68,11 +70,18 @@ def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
             terminate_on_success=evaluation,
             backend=config.backend,
             num_workers=config.workers,
+            max_episode_steps=config.max_episode_steps or 500,
         )
     ids = [part.strip() for part in suite[4:].split(",") if part.strip()]
     cls = load("drats.adapters.gym_pool:GymEnvPool")
     slots = len(ids) if evaluation or config.num_slots is None else config.resolved("num_slots")
-    return cls(ids, slots, seed=seed, terminate_on_success=evaluation)  # type: ignore[no-any-return]
+    return cls(  # type: ignore[no-any-return]
+        ids,
+        slots,
+        seed=seed,
+        terminate_on_success=evaluation,
+        max_episode_steps=config.max_episode_steps,
+    )
 
 
 def build_sampler(config: TrainConfig, num_tasks: int) -> TaskSampler:

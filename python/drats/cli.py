@@ -26,6 +26,7 @@ _FIELDS = (
     "eval_every",
     "eval_episodes",
     "checkpoint_every",
+    "max_episode_steps",
     "backend",
     "workers",
     "threads",
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--eval-every", type=int, help="env steps between evaluations (0: only at the end)")
     add("--eval-episodes", type=int, help="deterministic evaluation episodes per task")
     add("--checkpoint-every", type=int, help="env steps between checkpoints")
+    add("--max-episode-steps", type=int, help="time limit of training episodes (suite's own)")
     add("--backend", help="Meta-World pool backend: inprocess (default) or process")
     add("--workers", type=int, help="worker processes of the process backend (default 2)")
     add("--threads", type=int, help="torch CPU threads (default 2)")
@@ -117,7 +119,8 @@ def _train(args: argparse.Namespace) -> int:
         run_dir = (
             args.out
             or Path("runs")
-            / f"{config.suite.replace(':', '_').replace(',', '+')}-{config.sampler}-seed{config.seed}"
+            / f"{config.suite.replace(':', '_').replace(',', '+')}-{config.sampler}"
+            f"-seed{config.seed}"
         )
         if CheckpointStore(run_dir).latest() is not None:
             raise ConfigError(
@@ -147,7 +150,8 @@ def _train(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
         print(
-            f"drats: training {config.sampler} on {config.suite} for {config.total_steps:,} steps -> {run_dir}",
+            f"drats: training {config.sampler} on {config.suite} for {config.total_steps:,} "
+            f"steps -> {run_dir}",
             file=sys.stderr,
         )
         trainer.run()
@@ -181,7 +185,8 @@ def _eval(args: argparse.Namespace) -> int:
     finally:
         pool.close()
     print(
-        f"checkpoint {meta['path']} ({int(meta['env_steps']):,} env steps), {episodes} episodes per task"
+        f"checkpoint {meta['path']} ({int(meta['env_steps']):,} env steps), "
+        f"{episodes} episodes per task"
     )
     print(eval_table(result, pool.task_names))
     return 0

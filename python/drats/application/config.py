@@ -55,7 +55,7 @@ PRESETS: dict[str, SuitePreset] = {
             "eps": 0.01,
             "target": 1.0,
             "adaptive_target": False,
-        },  # fmt: skip
+        },
         ppo="GRIDWORLD_PPO",
     ),
     # Meta-World (paper): eta 8, step 0.5, eps 1/(4K), 10,000 steps per slot per window.
@@ -119,6 +119,8 @@ class TrainConfig:
         rollout_steps: steps per slot per rollout; None takes the preset.
         eval_every, eval_episodes, checkpoint_every: None take the preset; 0 disables
             evaluation (or checkpoints before the last one).
+        max_episode_steps: time limit of training episodes; None keeps the suite's own
+            (500 for Meta-World, each env's for Gymnasium; GridWorld-4 is fixed at 15).
         backend: env-pool backend for Meta-World: ``inprocess`` or ``process``.
         workers: worker processes of the ``process`` backend.
         threads: torch CPU threads (the machines have 2 cores).
@@ -137,6 +139,7 @@ class TrainConfig:
     eval_every: int | None = None
     eval_episodes: int | None = None
     checkpoint_every: int | None = None
+    max_episode_steps: int | None = None
     backend: str = "inprocess"
     workers: int = 2
     threads: int = 2
@@ -162,6 +165,7 @@ class TrainConfig:
             "num_slots": self.num_slots,
             "rollout_steps": self.rollout_steps,
             "eval_episodes": self.eval_episodes,
+            "max_episode_steps": self.max_episode_steps,
             "workers": self.workers,
             "threads": self.threads,
         }

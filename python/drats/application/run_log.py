@@ -132,9 +132,10 @@ class Progress:
         frac = min(1.0, steps / self.total)
         bar = "#" * int(24 * frac) + "." * (24 - int(24 * frac))
         eta = "?" if not math.isfinite(left) else time.strftime("%H:%M:%S", time.gmtime(left))
-        line = f"[{bar}] {100 * frac:5.1f}% {steps:,}/{self.total:,} steps {rate:,.0f}/s eta {eta} {text}"
+        line = f"[{bar}] {100 * frac:5.1f}% {steps:,}/{self.total:,} steps {rate:,.0f}/s"
+        line += f" eta {eta} {text}"
         if self.tty:
-            width = os.get_terminal_size(self.stream.fileno()).columns if self.tty else 200
+            width = os.get_terminal_size(self.stream.fileno()).columns
             self.stream.write("\r" + line[: width - 1].ljust(width - 1))
         else:
             self.stream.write(line + "\n")

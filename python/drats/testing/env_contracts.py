@@ -33,7 +33,8 @@ def _raises(kind: type[BaseException], call: Callable[[], object], what: str) ->
     except kind:
         return
     except Exception as err:  # a different error is a contract failure too
-        raise AssertionError(f"EnvPool contract: {what}: raised {err!r}, not {kind.__name__}")
+        message = f"EnvPool contract: {what}: raised {err!r}, not {kind.__name__}"
+        raise AssertionError(message) from err
     raise AssertionError(f"EnvPool contract: {what}: accepted, expected {kind.__name__}")
 
 
@@ -203,6 +204,8 @@ def check_env_pool(make: PoolFactory, *, num_slots: int = 3, max_steps: int = 10
         seen2, finished2 = _rollout(again, 0, max_steps)
     finally:
         again.close()
-    same = len(seen) == len(seen2) and all(np.array_equal(a, b) for a, b in zip(seen, seen2))
+    same = len(seen) == len(seen2) and all(
+        np.array_equal(a, b) for a, b in zip(seen, seen2, strict=False)
+    )
     _expect(same and finished == finished2, "the same seed and actions gave different episodes")
     _check_state(make, num_slots, max_steps)

@@ -91,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
     from drats.application.checkpoint import CheckpointStore, atomic_write_bytes
     from drats.application.config import TrainConfig
-    from drats.application.report import summary_table
+    from drats.application.report import steps_to_success, summary_table
+    from drats.application.run_log import read_rows
     from drats.application.trainer import Trainer
     from drats.bootstrap import build
 
@@ -159,6 +160,9 @@ def _train(args: argparse.Namespace) -> int:
         components.pool.close()
         components.eval_pool.close()
     print(summary_table(trainer, components.pool.task_names))
+    reached = steps_to_success(read_rows(run_dir))
+    if reached is not None:
+        print(f"mean eval success first reached 0.90 at {reached:,} env steps")
     print(f"run directory: {run_dir}  (plot it with: drats plot {run_dir})")
     return 0
 

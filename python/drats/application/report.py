@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,6 +57,15 @@ def summary_table(trainer: Trainer, names: Sequence[str]) -> str:
             f" | eval return: mean {ev.mean_return:.3g}, worst task {ev.worst_return:.3g}"
         )
     return text + f"\n{c.env_steps:,} env steps in {c.iteration:,} iterations"
+
+
+def steps_to_success(rows: Sequence[dict[str, Any]], level: float = 0.9) -> int | None:
+    """Env steps at the first evaluation whose mean success reached ``level`` (None if none)."""
+    for row in rows:
+        value = row.get("eval_mean_success")
+        if value is not None and value >= level:
+            return int(row["env_steps"])
+    return None
 
 
 def eval_table(result: EvalResult, names: Sequence[str]) -> str:

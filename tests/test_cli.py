@@ -40,6 +40,18 @@ def test_invalid_options_exit_with_one_line(
     assert message in err[0]
 
 
+@pytest.mark.parametrize("argv", [["--steps", "many"], ["--no-such-option"]])
+def test_malformed_options_exit_with_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2
+    assert len(err) == 1
+    assert err[0].startswith("drats: error: ")
+
+
 def test_train_eval_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run"
     assert main(["train", "--out", str(run), *SHORT]) == 0

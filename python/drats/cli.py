@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from drats.domain.errors import ConfigError, DratsError
 
@@ -35,11 +35,16 @@ _SAMPLER_OPTIONS = ("eta", "step_size", "eps", "target")
 _PPO_OPTIONS = ("lr", "epochs", "minibatches", "clip", "ent_coef", "hidden")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (no usage dump) and exits with 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"drats: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="drats", description="Multi-task RL with DRATS adaptive task sampling."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="drats", description="Multi-task RL with DRATS adaptive task sampling.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train an agent (DRATS on gridworld4 by default)")
     add = train.add_argument

@@ -11,16 +11,14 @@ pytest.importorskip("torch")
 
 from drats.application.config import TrainConfig
 from drats.application.run_log import read_rows
-from drats.application.trainer import Trainer
-from drats.bootstrap import build
+from drats.bootstrap import build, make_trainer
 
 
 def test_drats_solves_gridworld4_within_the_default_budget(tmp_path: Path) -> None:
     config = TrainConfig(seed=1, device="cpu", checkpoint_every=0)
     assert config.suite == "gridworld4"
     assert config.sampler == "drats"
-    parts = build(config)
-    Trainer(config, run_dir=tmp_path, progress=False, **vars(parts)).run()
+    make_trainer(config, build(config), tmp_path, progress=False).run()
     evals = [r for r in read_rows(tmp_path) if r.get("eval_mean_success") is not None]
     assert evals[-1]["env_steps"] >= config.total_steps
     hits = [r["env_steps"] for r in evals if r["eval_mean_success"] >= 0.9]

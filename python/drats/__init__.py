@@ -45,6 +45,9 @@ _EXPORTS: dict[str, str] = {
     "SmtSampler": "drats.adapters.curriculum_samplers",
     "GridWorldEnvPool": "drats.adapters.gridworld_pool",
     "GymEnvPool": "drats.adapters.gym_pool",
+    "PointMassEnvPool": "drats.adapters.pointmass_pool",
+    "OffPolicyTrainer": "drats.application.offpolicy",
+    "allocate_batch": "drats.domain.allocation",
     "MetaWorldEnvPool": "drats.adapters.metaworld_pool",
     "ProcessEnvPool": "drats.adapters.process_pool",
     "TorchPPOPolicy": "drats.adapters.torch_ppo",
@@ -75,7 +78,9 @@ __all__ = [
     "NumpyDratsSampler",
     "NumpyPerTaskReplay",
     "NumpyUniformSampler",
+    "OffPolicyTrainer",
     "PPOConfig",
+    "PointMassEnvPool",
     "Policy",
     "PolicyStep",
     "PoolStep",
@@ -89,6 +94,7 @@ __all__ = [
     "Trainer",
     "UniformSampler",
     "UnknownTaskError",
+    "allocate_batch",
     "evaluate",
     "hedge_step",
     "mirror_ascent_step",
@@ -122,12 +128,15 @@ if TYPE_CHECKING:
     from drats.adapters.metaworld_pool import MetaWorldEnvPool
     from drats.adapters.numpy_replay import NumpyPerTaskReplay
     from drats.adapters.numpy_sampler import NumpyDratsSampler, NumpyUniformSampler
+    from drats.adapters.pointmass_pool import PointMassEnvPool
     from drats.adapters.ppo_config import PPOConfig
     from drats.adapters.process_pool import ProcessEnvPool
     from drats.adapters.torch_ppo import TorchPPOPolicy
     from drats.application.config import TrainConfig
     from drats.application.evaluation import evaluate
+    from drats.application.offpolicy import OffPolicyTrainer
     from drats.application.trainer import Trainer
+    from drats.domain.allocation import allocate_batch
     from drats.domain.drats_math import hedge_step, mirror_ascent_step, project_floor
     from drats.domain.errors import (
         CheckpointError,

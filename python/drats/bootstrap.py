@@ -7,11 +7,15 @@ from __future__ import annotations
 import importlib
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from drats.application.config import TrainConfig
+from drats.application.offpolicy import OffPolicyTrainer
+from drats.application.run_log import MetricsSink
+from drats.application.trainer import Trainer
 from drats.domain.errors import ConfigError
-from drats.domain.ports import EnvPool, Policy, TaskSampler
+from drats.domain.ports import EnvPool, Policy, ReplayBuffer, TaskSampler
 
 SAMPLER_REGISTRY: dict[str, str] = {
     "drats": "drats.adapters.cpp_sampler:DratsSampler",
@@ -45,6 +49,7 @@ class Components:
     eval_pool: EnvPool
     sampler: TaskSampler
     policy: Policy
+    replay: ReplayBuffer | None = None
 
 
 def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
@@ -52,6 +57,13 @@ def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
     episodes end on success and its seed differs from the training pool's)."""
     seed = config.seed + (1_000_003 if evaluation else 0)
     suite = config.suite
+    if suite == "pointmass":
+        cls = load("drats.adapters.pointmass_pool:PointMassEnvPool")
+        slots = 4 if evaluation else config.resolved("num_slots")
+        kwargs: dict[str, Any] = {"seed": seed, "terminate_on_success": True}
+        if config.max_episode_steps is not None:
+            raise ConfigError("pointmass episodes have a fixed horizon")
+        return cls(slots, **kwargs)  # type: ignore[no-any-return]
     if suite == "gridworld4":
         from drats.adapters.gridworld_pool import GridWorldEnvPool
 
@@ -102,15 +114,32 @@ def build_sampler(config: TrainConfig, num_tasks: int) -> TaskSampler:
 
 def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
     """The learner ``config.algo`` names, sized for ``pool``."""
-    from drats.adapters import ppo_config
-
-    base = getattr(ppo_config, config.preset.ppo)
-    options = dict(config.ppo_options)
+    options = dict(config.learner_options)
     if "hidden" in options:
         options["hidden"] = tuple(int(h) for h in options["hidden"])
-    ppo = base.replace(**options)
-    cls = load("drats.adapters.torch_ppo:TorchPPOPolicy")
     load("drats.adapters.torch_nets:set_threads")(config.threads)
+    if config.algo == "sac":
+        if pool.discrete:
+            raise ConfigError(f"sac needs continuous actions; {config.suite} is discrete")
+        from drats.adapters.sac_config import SACConfig
+
+        if "lr" in options:  # one --lr sets actor, critic and temperature rates
+            lr = options.pop("lr")
+            options.update(actor_lr=lr, critic_lr=lr, alpha_lr=lr)
+        unknown = set(options) - set(SACConfig.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"sac takes no option(s) {sorted(unknown)}")
+        options.setdefault("hidden", tuple(config.preset.sac.get("hidden", (256, 256))))
+        sac = SACConfig(batch_size=config.resolved("batch_size")).replace(**options)
+        cls = load("drats.adapters.torch_sac:TorchSACPolicy")
+        return cls(  # type: ignore[no-any-return]
+            pool.obs_dim, pool.action_dim, pool.num_tasks, config=sac,
+            device=config.device, seed=config.seed,
+        )  # fmt: skip
+    from drats.adapters import ppo_config
+
+    ppo = getattr(ppo_config, config.preset.ppo).replace(**options)
+    cls = load("drats.adapters.torch_ppo:TorchPPOPolicy")
     return cls(  # type: ignore[no-any-return]
         pool.obs_dim,
         pool.action_dim,
@@ -118,6 +147,22 @@ def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
         discrete=pool.discrete,
         config=ppo,
         device=config.device,
+        seed=config.seed,
+    )
+
+
+def build_replay(config: TrainConfig, pool: EnvPool) -> ReplayBuffer:
+    """The C++ per-task prioritized replay, ``replay_size`` transitions split over the tasks
+    (``alpha = 0`` when ``per`` is off)."""
+    from drats.adapters.cpp_replay import CppPerTaskReplay
+
+    capacity = max(1, config.resolved("replay_size") // pool.num_tasks)
+    return CppPerTaskReplay(
+        pool.num_tasks,
+        capacity,
+        obs_shape=(pool.obs_dim,),
+        action_shape=(pool.action_dim,),
+        alpha=config.per_alpha if config.per else 0.0,
         seed=config.seed,
     )
 
@@ -131,8 +176,44 @@ def build(config: TrainConfig) -> Components:
         opened.append(eval_pool)
         sampler = build_sampler(config, pool.num_tasks)
         policy = build_policy(config, pool)
+        replay = build_replay(config, pool) if config.algo == "sac" else None
     except BaseException:
         for p in opened:
             p.close()
         raise
-    return Components(pool=pool, eval_pool=eval_pool, sampler=sampler, policy=policy)
+    return Components(pool=pool, eval_pool=eval_pool, sampler=sampler, policy=policy, replay=replay)
+
+
+def make_trainer(
+    config: TrainConfig,
+    parts: Components,
+    run_dir: str | Path,
+    *,
+    sinks: list[MetricsSink] | None = None,
+    progress: bool = True,
+) -> Trainer:
+    """The trainer for ``config.algo`` (on-policy for PPO, off-policy for SAC)."""
+    if config.algo == "sac":
+        if parts.replay is None:
+            raise ConfigError("sac needs a replay buffer")
+        return OffPolicyTrainer(
+            config,
+            pool=parts.pool,
+            eval_pool=parts.eval_pool,
+            sampler=parts.sampler,
+            policy=parts.policy,
+            replay=parts.replay,
+            run_dir=run_dir,
+            sinks=sinks,
+            progress=progress,
+        )
+    return Trainer(
+        config,
+        pool=parts.pool,
+        eval_pool=parts.eval_pool,
+        sampler=parts.sampler,
+        policy=parts.policy,
+        run_dir=run_dir,
+        sinks=sinks,
+        progress=progress,
+    )

@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from drats.domain.errors import ConfigError, DratsError
 
@@ -30,6 +30,13 @@ _FIELDS = (
     "backend",
     "workers",
     "threads",
+    "replay_alloc",
+    "per",
+    "batch_size",
+    "replay_size",
+    "warmup_steps",
+    "window_steps",
+    "updates_per_step",
 )
 _SAMPLER_OPTIONS = ("eta", "step_size", "eps", "target")
 _PPO_OPTIONS = ("lr", "epochs", "minibatches", "clip", "ent_coef", "hidden")
@@ -48,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train an agent (DRATS on gridworld4 by default)")
     add = train.add_argument
-    add("--suite", help="gridworld4 (default), mt10, mt50 or gym:<id>[,<id>...]")
-    add("--algo", help="learner: ppo (default)")
+    add("--suite", help="gridworld4 (default), pointmass, mt10, mt50 or gym:<id>[,<id>...]")
+    add("--algo", help="learner: ppo (default) or sac (off-policy, continuous actions)")
     add("--sampler", help="task sampler: drats (default), uniform, hedge, lp or smt")
     add("--steps", type=int, help="training budget in environment steps (suite default)")
     add("--seed", type=int, help="seed of pool, sampler and policy (default 0)")
@@ -80,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     add("--clip", type=float, help="PPO ratio clip")
     add("--ent-coef", type=float, help="PPO entropy bonus")
     add("--hidden", type=lambda s: [int(x) for x in s.split(",") if x], help="e.g. 400,400,400")
+    add("--replay-alloc", help="SAC: split each batch over tasks: equal (default) or drats (by q)")
+    add("--per", action=argparse.BooleanOptionalAction, help="SAC: prioritized replay per task")
+    add("--batch-size", type=int, help="SAC batch size (suite default)")
+    add("--replay-size", type=int, help="SAC replay capacity, transitions over all tasks")
+    add("--warmup-steps", type=int, help="SAC env steps of random actions before learning")
+    add("--window-steps", type=int, help="SAC env steps per sampler window / log row")
+    add("--updates-per-step", type=float, help="SAC gradient steps per vector-env step")
     add("--no-progress", action="store_true", help="no live progress line")
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint (or the newest one in a run dir)")
@@ -97,9 +111,8 @@ def _train(args: argparse.Namespace) -> int:
     from drats.application.checkpoint import CheckpointStore, atomic_write_bytes
     from drats.application.config import TrainConfig
     from drats.application.report import steps_to_success, summary_table
-    from drats.application.run_log import read_rows
-    from drats.application.trainer import Trainer
-    from drats.bootstrap import build
+    from drats.application.run_log import MetricsSink, read_rows
+    from drats.bootstrap import build, make_trainer
 
     given = {name: getattr(args, name) for name in _FIELDS if getattr(args, name) is not None}
     sampler_opts = {n: getattr(args, n) for n in _SAMPLER_OPTIONS if getattr(args, n) is not None}
@@ -121,7 +134,7 @@ def _train(args: argparse.Namespace) -> int:
         if "steps" in given:
             config = config.with_steps(given["steps"])
     else:
-        config = TrainConfig(**given, sampler_options=sampler_opts, ppo_options=ppo_opts)
+        config = TrainConfig(**given, sampler_options=sampler_opts, learner_options=ppo_opts)
         run_dir = (
             args.out
             or Path("runs")
@@ -135,14 +148,14 @@ def _train(args: argparse.Namespace) -> int:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(run_dir / "config.json", config.to_json().encode())
     components = build(config)
-    sinks: list[Any] = []
+    sinks: list[MetricsSink] = []
     from drats.adapters.tensorboard_sink import TensorBoardSink, tensorboard_available
 
     if tensorboard_available():
         sinks.append(TensorBoardSink(run_dir / "tensorboard"))
     try:
-        trainer = Trainer(
-            config, run_dir=run_dir, sinks=sinks, progress=not args.no_progress, **vars(components)
+        trainer = make_trainer(
+            config, components, run_dir, sinks=sinks, progress=not args.no_progress
         )
         if args.resume is not None:
             if not trainer.restore():

@@ -11,8 +11,9 @@ from typing import Any
 from drats.domain.errors import ConfigError
 
 SAMPLERS = ("drats", "uniform", "hedge", "lp", "smt")
-ALGOS = ("ppo",)
-NAMED_SUITES = ("gridworld4", "mt10", "mt50")
+ALGOS = ("ppo", "sac")
+NAMED_SUITES = ("gridworld4", "pointmass", "mt10", "mt50")
+ALLOCATIONS = ("equal", "drats")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class SuitePreset:
         checkpoint_every: environment steps between checkpoints.
         sampler: default task-sampler options (eta, step_size, eps, target, adaptive_target).
         ppo: name of the PPO preset in :mod:`drats.adapters.ppo_config`.
+        sac: the off-policy defaults (``batch_size``, ``replay_size`` in transitions over all
+            tasks, ``warmup_steps`` of random actions, ``window_steps`` = env steps per
+            sampler window and log row, ``hidden``) and any of ``steps``, ``eval_every``,
+            ``checkpoint_every`` that differ for SAC; empty when SAC does not apply.
     """
 
     num_slots: int | None
@@ -38,6 +43,7 @@ class SuitePreset:
     checkpoint_every: int
     sampler: dict[str, Any]
     ppo: str
+    sac: dict[str, Any] = field(default_factory=dict)
 
 
 PRESETS: dict[str, SuitePreset] = {
@@ -58,6 +64,27 @@ PRESETS: dict[str, SuitePreset] = {
         },
         ppo="GRIDWORLD_PPO",
     ),
+    # A cheap continuous suite for off-policy learners: SAC + DRATS solves it in minutes.
+    "pointmass": SuitePreset(
+        num_slots=4,
+        rollout_steps=512,
+        steps=200_000,
+        eval_every=10_000,
+        eval_episodes=5,
+        checkpoint_every=20_000,
+        sampler={"eta": 8.0, "step_size": 0.5, "target": 10.0, "adaptive_target": True},
+        ppo="GYM_PPO",
+        sac={
+            "steps": 60_000,
+            "eval_every": 4_000,
+            "checkpoint_every": 10_000,
+            "batch_size": 256,
+            "replay_size": 200_000,
+            "warmup_steps": 2_000,
+            "window_steps": 2_000,
+            "hidden": (256, 256),
+        },
+    ),
     # Meta-World (paper): eta 8, step 0.5, eps 1/(4K), 10,000 steps per slot per window.
     "mt10": SuitePreset(
         num_slots=10,
@@ -68,6 +95,17 @@ PRESETS: dict[str, SuitePreset] = {
         checkpoint_every=1_000_000,
         sampler={"eta": 8.0, "step_size": 0.5, "target": 5000.0, "adaptive_target": True},
         ppo="METAWORLD_PPO",
+        # Meta-World's MT-SAC standard: batch 128 per task, replay 1M, 2M steps per task.
+        sac={
+            "steps": 20_000_000,
+            "eval_every": 500_000,
+            "checkpoint_every": 500_000,
+            "batch_size": 1_280,
+            "replay_size": 1_000_000,
+            "warmup_steps": 10_000,
+            "window_steps": 10_000,
+            "hidden": (400, 400, 400),
+        },
     ),
     "mt50": SuitePreset(
         num_slots=50,
@@ -78,6 +116,16 @@ PRESETS: dict[str, SuitePreset] = {
         checkpoint_every=5_000_000,
         sampler={"eta": 8.0, "step_size": 0.5, "target": 5000.0, "adaptive_target": True},
         ppo="MT50_PPO",
+        sac={
+            "steps": 100_000_000,
+            "eval_every": 2_500_000,
+            "checkpoint_every": 2_500_000,
+            "batch_size": 6_400,
+            "replay_size": 1_000_000,
+            "warmup_steps": 50_000,
+            "window_steps": 50_000,
+            "hidden": (400, 400, 400),
+        },
     ),
     # Gymnasium sets (the paper's 6-task MuJoCo: eta 8, step 0.8, eps 1/24, 12,288-step
     # windows); one slot per task, 2048 steps per slot.
@@ -90,6 +138,13 @@ PRESETS: dict[str, SuitePreset] = {
         checkpoint_every=100_000,
         sampler={"eta": 8.0, "step_size": 0.8, "target": 1000.0, "adaptive_target": True},
         ppo="GYM_PPO",
+        sac={
+            "batch_size": 1_024,
+            "replay_size": 1_000_000,
+            "warmup_steps": 10_000,
+            "window_steps": 12_288,
+            "hidden": (256, 256),
+        },
     ),
 }
 
@@ -99,7 +154,8 @@ def preset_for(suite: str) -> SuitePreset:
     key = "gym" if suite.startswith("gym:") else suite
     if key not in PRESETS:
         raise ConfigError(
-            f"unknown suite {suite!r}; choose gridworld4, mt10, mt50 or gym:<id>[,<id>...]"
+            f"unknown suite {suite!r}; choose gridworld4, pointmass, mt10, mt50 or "
+            "gym:<id>[,<id>...]"
         )
     return PRESETS[key]
 
@@ -109,8 +165,8 @@ class TrainConfig:
     """Everything that defines a training run (saved as ``config.json`` in the run directory).
 
     Attributes:
-        suite: ``gridworld4``, ``mt10``, ``mt50`` or ``gym:<id>,<id>,...``.
-        algo: learner; ``ppo``.
+        suite: ``gridworld4``, ``pointmass``, ``mt10``, ``mt50`` or ``gym:<id>,<id>,...``.
+        algo: learner: ``ppo`` (on-policy) or ``sac`` (off-policy, continuous actions).
         sampler: task sampler: ``drats``, ``uniform``, ``hedge``, ``lp`` or ``smt``.
         steps: training budget in environment steps (all slots together).
         seed: seeds the pool, the sampler and the policy.
@@ -125,7 +181,14 @@ class TrainConfig:
         workers: worker processes of the ``process`` backend.
         threads: torch CPU threads (the machines have 2 cores).
         sampler_options: overrides of the sampler's settings (eta, step_size, eps, target...).
-        ppo_options: overrides of the PPO preset's settings (lr, epochs, clip...).
+        learner_options: overrides of the learner preset's settings (PPO: lr, epochs, clip...;
+            SAC: actor_lr, hidden, ...).
+        replay_alloc: SAC: how a batch is split over tasks, ``equal`` or ``drats`` (in
+            proportion to the sampler's q, at least one row per non-empty task).
+        per: SAC: prioritized replay inside each task (False is uniform, alpha = 0).
+        per_alpha, per_beta: SAC: prioritization exponent and importance-weight exponent.
+        batch_size, replay_size, warmup_steps, window_steps: SAC; None take the preset.
+        updates_per_step: SAC gradient steps per vector-env step (fractions accumulate).
     """
 
     suite: str = "gridworld4"
@@ -144,7 +207,16 @@ class TrainConfig:
     workers: int = 2
     threads: int = 2
     sampler_options: dict[str, Any] = field(default_factory=dict)
-    ppo_options: dict[str, Any] = field(default_factory=dict)
+    learner_options: dict[str, Any] = field(default_factory=dict)
+    replay_alloc: str = "equal"
+    per: bool = True
+    per_alpha: float = 0.6
+    per_beta: float = 0.4
+    batch_size: int | None = None
+    replay_size: int | None = None
+    warmup_steps: int | None = None
+    window_steps: int | None = None
+    updates_per_step: float = 1.0
 
     def __post_init__(self) -> None:
         preset = preset_for(self.suite)
@@ -158,6 +230,19 @@ class TrainConfig:
             )
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.replay_alloc not in ALLOCATIONS:
+            raise ConfigError(
+                f"replay_alloc must be one of {', '.join(ALLOCATIONS)}, got {self.replay_alloc!r}"
+            )
+        if self.algo == "sac" and not preset.sac:
+            raise ConfigError(
+                f"sac acts in continuous action spaces and {self.suite} is discrete; use "
+                "--algo ppo there, or a continuous suite (pointmass, mt10, mt50, gym:<ids>)"
+            )
+        if not 0.0 <= self.per_alpha <= 1.0 or not 0.0 <= self.per_beta <= 1.0:
+            raise ConfigError("per_alpha and per_beta must lie in [0, 1]")
+        if not (self.updates_per_step > 0 and math.isfinite(self.updates_per_step)):
+            raise ConfigError(f"updates_per_step must be > 0, got {self.updates_per_step}")
         if self.backend not in ("inprocess", "process"):
             raise ConfigError(f"backend must be inprocess or process, got {self.backend!r}")
         positive = {
@@ -166,19 +251,21 @@ class TrainConfig:
             "rollout_steps": self.rollout_steps,
             "eval_episodes": self.eval_episodes,
             "max_episode_steps": self.max_episode_steps,
+            "batch_size": self.batch_size,
+            "replay_size": self.replay_size,
+            "window_steps": self.window_steps,
             "workers": self.workers,
             "threads": self.threads,
         }
         for name, value in positive.items():
             if value is not None and (isinstance(value, bool) or int(value) < 1):
                 raise ConfigError(f"{name} must be a positive integer, got {value}")
-        for name in ("eval_every", "checkpoint_every"):
+        for name in ("eval_every", "checkpoint_every", "warmup_steps"):
             value = getattr(self, name)
             if value is not None and int(value) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {value}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
-        del preset
 
     # -------------------------------------------------------------------- resolved values
 
@@ -188,13 +275,20 @@ class TrainConfig:
 
     @property
     def total_steps(self) -> int:
-        return int(self.steps if self.steps is not None else self.preset.steps)
+        return self.resolved("steps")
 
     def resolved(self, name: str) -> int:
-        """``num_slots``, ``rollout_steps``, ``eval_every``, ``eval_episodes`` or
-        ``checkpoint_every``, with None replaced by the suite preset."""
+        """A schedule or size setting (``steps``, ``num_slots``, ``rollout_steps``,
+        ``eval_every``, ``eval_episodes``, ``checkpoint_every``, ``batch_size``,
+        ``replay_size``, ``warmup_steps``, ``window_steps``) with None replaced by the suite
+        preset (SAC's own defaults first when ``algo`` is ``sac``)."""
         value = getattr(self, name)
-        return int(value if value is not None else getattr(self.preset, name))
+        if value is not None:
+            return int(value)
+        preset = self.preset
+        if self.algo == "sac" and name in preset.sac:
+            return int(preset.sac[name])
+        return int(getattr(preset, name))
 
     def sampler_settings(self, num_tasks: int) -> dict[str, Any]:
         """Preset sampler options overlaid with the user's; eps defaults to 1/(4K)."""

@@ -58,6 +58,9 @@ class Trainer:
         progress: show a progress line on stderr.
     """
 
+    #: names of the checkpoint parts :meth:`_extra_parts` adds
+    extra_parts: tuple[str, ...] = ()
+
     def __init__(
         self,
         config: TrainConfig,
@@ -76,6 +79,7 @@ class Trainer:
         self.store = CheckpointStore(self.run_dir)
         self.log = MetricsLog(self.run_dir, sinks or [])
         self.show_progress = progress
+        self.progress: Progress | None = None
         k = pool.num_tasks
         self.counters = Counters(
             steps_per_task=np.zeros(k, np.int64), episodes_per_task=np.zeros(k, np.int64)
@@ -92,11 +96,10 @@ class Trainer:
         this run exists), then evaluate, checkpoint and return the final counters."""
         cfg, c = self.config, self.counters
         total, per_iter = cfg.total_steps, self.pool.num_slots * cfg.resolved("rollout_steps")
-        eval_every, ckpt_every = cfg.resolved("eval_every"), cfg.resolved("checkpoint_every")
         if self.obs is None:  # a fresh run: every slot draws its first task from q
             self.tasks = self.sampler.sample(self.pool.num_slots)
             self.obs = self.pool.reset(self.tasks)
-        progress = Progress(total, start=c.env_steps) if self.show_progress else None
+        self.progress = self._make_progress()
         try:
             while c.env_steps < total:
                 started, before = time.perf_counter(), c.env_steps
@@ -106,29 +109,47 @@ class Trainer:
                 c.env_steps += per_iter
                 # 2. Close the sampler window: gaps from this rollout's episodes, one q step.
                 q = self.sampler.update()
-                gaps = self.sampler.gaps
                 # 3. Update the policy on the rollout collected under the old q.
                 losses = self.policy.learn(rollout)
-                # 4. Evaluate on schedule and at the end.
-                last = c.env_steps >= total
-                evaluated = None
-                if eval_every and (last or c.env_steps // eval_every > before // eval_every):
-                    evaluated = self.last_eval = evaluate(
-                        self.policy, self.eval_pool, cfg.resolved("eval_episodes")
-                    )
-                # 5. Log one row.
-                seconds = time.perf_counter() - started
-                self.log.write(self._row(stats, q, gaps, losses, evaluated, seconds))
-                # 6. Checkpoint on schedule and at the end.
-                if last or (ckpt_every and c.env_steps // ckpt_every > before // ckpt_every):
-                    self.save()
-                if progress is not None:
-                    progress.update(c.env_steps, self._progress_text(q), force=last)
+                # 4-6. Evaluate, log and checkpoint on schedule (and at the end).
+                self._end_iteration(before, started, stats, q, losses)
         finally:
-            if progress is not None:
-                progress.close()
-            self.log.close()
+            self._close()
         return c
+
+    def _end_iteration(
+        self,
+        before: int,
+        started: float,
+        stats: IterationStats,
+        q: NDArray[np.float64],
+        losses: dict[str, float],
+    ) -> None:
+        """Evaluate, log one row and checkpoint, each on its schedule and at the end."""
+        cfg, c = self.config, self.counters
+        eval_every, ckpt_every = cfg.resolved("eval_every"), cfg.resolved("checkpoint_every")
+        last = c.env_steps >= cfg.total_steps
+        evaluated = None
+        if eval_every and (last or c.env_steps // eval_every > before // eval_every):
+            evaluated = self.last_eval = evaluate(
+                self.policy, self.eval_pool, cfg.resolved("eval_episodes")
+            )
+        seconds = time.perf_counter() - started
+        self.log.write(self._row(stats, q, self.sampler.gaps, losses, evaluated, seconds))
+        if last or (ckpt_every and c.env_steps // ckpt_every > before // ckpt_every):
+            self.save()
+        if self.progress is not None:
+            self.progress.update(c.env_steps, self._progress_text(q), force=last)
+
+    def _make_progress(self) -> Progress | None:
+        if not self.show_progress:
+            return None
+        return Progress(self.config.total_steps, start=self.counters.env_steps)
+
+    def _close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        self.log.close()
 
     def _collect(self, length: int) -> tuple[Rollout, IterationStats]:
         pool, policy, sampler = self.pool, self.policy, self.sampler
@@ -240,8 +261,16 @@ class Trainer:
             "sampler": self.sampler.state_dict(),
             "pool": self.pool.state_dict(),
             "eval_pool": self.eval_pool.state_dict(),
+            **self._extra_parts(),
         }
         return self.store.save(c.env_steps, meta, parts)
+
+    def _extra_parts(self) -> dict[str, dict[str, Any]]:
+        """Checkpoint parts a subclass adds (the replay, say)."""
+        return {}
+
+    def _load_extra(self, parts: dict[str, dict[str, Any]]) -> None:
+        """Restore what :meth:`_extra_parts` saved (called before the shared parts load)."""
 
     def restore(self, path: str | Path | None = None) -> bool:
         """Load the newest checkpoint of this run (or ``path``); False when there is none.
@@ -254,7 +283,8 @@ class Trainer:
             self.log.truncate(0)
             return False
         meta, parts = read_checkpoint(target)
-        missing = {"trainer", "policy", "sampler", "pool", "eval_pool"} - set(parts)
+        wanted = {"trainer", "policy", "sampler", "pool", "eval_pool", *self.extra_parts}
+        missing = wanted - set(parts)
         if missing:
             raise CheckpointError(f"checkpoint {meta['path']} lacks part(s) {sorted(missing)}")
         t = parts["trainer"]
@@ -274,6 +304,7 @@ class Trainer:
             )
         if episodes.shape != (k,) or np.any((tasks < 0) | (tasks >= k)):
             raise CheckpointError(f"checkpoint {meta['path']}: bad trainer counters")
+        self._load_extra(parts)
         self.policy.load_state_dict(parts["policy"])
         self.sampler.load_state_dict(parts["sampler"])
         self.pool.load_state_dict(parts["pool"])

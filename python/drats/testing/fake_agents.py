@@ -167,13 +167,15 @@ class FakeEnvPool(EnvPool):
 
 class FakePolicy(Policy):
     """Acts with uniform random actions from its own counter-based stream; ``learn`` records
-    what it was given (``learned`` holds the number of samples of each call)."""
+    what it was given (``learned`` holds the number of samples of each call) and, for
+    off-policy trainers, reports ``last_td_errors`` = 1 + the row's reward magnitude."""
 
     def __init__(self, action_dim: int, *, discrete: bool = False, seed: int = 0) -> None:
         self.action_dim = positive_int(action_dim, "action_dim")
         self.discrete = discrete
         self._rng = CounterRng(as_seed(seed))
         self.learned: list[int] = []
+        self.last_td_errors = np.zeros(0, np.float32)
 
     def act(
         self, obs: NDArray[np.float32], task_ids: NDArray[np.int64], *, deterministic: bool = False
@@ -191,6 +193,9 @@ class FakePolicy(Policy):
 
     def learn(self, data: Any) -> dict[str, float]:
         self.learned.append(len(data))
+        rewards = getattr(data, "rewards", None)
+        if rewards is not None and np.ndim(rewards) == 1:
+            self.last_td_errors = (1.0 + np.abs(rewards)).astype(np.float32)
         return {"loss": float(len(self.learned))}
 
     def state_dict(self) -> StateDict:

@@ -1,0 +1,184 @@
+"""The off-policy training loop (SAC): every vector-env step goes into the per-task replay, the
+slots that end an episode draw their next task from q, and each gradient step samples one batch
+split across tasks (``equal``, or in proportion to q) in one ``ReplayBuffer.sample`` call, with
+the learner's TD errors fed back as priorities. One sampler window is ``window_steps`` env
+steps; it is also one iteration (one log row)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from drats.application.config import TrainConfig
+from drats.application.run_log import MetricsSink
+from drats.application.trainer import Counters, IterationStats, Trainer
+from drats.domain.allocation import allocate_batch
+from drats.domain.errors import CheckpointError, ConfigError
+from drats.domain.ports import EnvPool, Policy, ReplayBuffer, TaskSampler
+from drats.domain.rng import CounterRng
+
+
+class OffPolicyTrainer(Trainer):
+    """Runs one off-policy job in ``run_dir``; same logs, schedules and checkpoints as
+    :class:`Trainer`, plus the replay (its whole state) in every checkpoint.
+
+    The policy must expose ``last_td_errors`` (float32[B], after each ``learn(batch)``) when
+    ``config.per`` is set.
+    """
+
+    extra_parts = ("replay", "offpolicy")
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        pool: EnvPool,
+        eval_pool: EnvPool,
+        sampler: TaskSampler,
+        policy: Policy,
+        replay: ReplayBuffer,
+        run_dir: str | Path,
+        sinks: list[MetricsSink] | None = None,
+        progress: bool = True,
+    ) -> None:
+        super().__init__(
+            config,
+            pool=pool,
+            eval_pool=eval_pool,
+            sampler=sampler,
+            policy=policy,
+            run_dir=run_dir,
+            sinks=sinks,
+            progress=progress,
+        )
+        if pool.discrete:
+            raise ConfigError("the off-policy learner needs continuous actions")
+        if config.per and not hasattr(policy, "last_td_errors"):
+            raise ConfigError("prioritized replay needs a policy with last_td_errors")
+        self.replay = replay
+        self.updates = 0
+        self.update_credit = 0.0
+        self.warmup_rng = CounterRng(config.seed + 7_919)
+
+    # ------------------------------------------------------------------------ the loop
+
+    def run(self) -> Counters:
+        """Train until ``config.total_steps`` env steps (resuming from a restored state)."""
+        cfg, c = self.config, self.counters
+        n = self.pool.num_slots
+        vector_steps = max(1, math.ceil(cfg.resolved("window_steps") / n))
+        if self.obs is None:  # a fresh run: every slot draws its first task from q
+            self.tasks = self.sampler.sample(n)
+            self.obs = self.pool.reset(self.tasks)
+        self.progress = self._make_progress()
+        try:
+            while c.env_steps < cfg.total_steps:
+                started, before = time.perf_counter(), c.env_steps
+                # 1. Interact for one window: store every transition, feed finished episodes
+                #    to the sampler, reset ended slots on tasks drawn from q, and take this
+                #    step's share of gradient steps once the warm-up is over.
+                stats, losses = self._interact(vector_steps)
+                c.iteration += 1
+                # 2. Close the sampler window.
+                q = self.sampler.update()
+                # 3-5. Evaluate, log and checkpoint on schedule (and at the end).
+                self._end_iteration(before, started, stats, q, losses)
+        finally:
+            self._close()
+        return c
+
+    def _interact(self, vector_steps: int) -> tuple[IterationStats, dict[str, float]]:
+        cfg, c = self.config, self.counters
+        pool, sampler, replay = self.pool, self.sampler, self.replay
+        n, k = pool.num_slots, pool.num_tasks
+        assert self.obs is not None
+        obs, tasks = self.obs, self.tasks
+        stats = IterationStats(
+            np.zeros(k), np.zeros(k), np.zeros(k, np.int64), np.zeros(k, np.int64)
+        )
+        sums: dict[str, float] = {}
+        updates_before = self.updates
+        warmup = cfg.resolved("warmup_steps")
+        for _ in range(vector_steps):
+            if c.env_steps < warmup:
+                u = self.warmup_rng.uniform(n * pool.action_dim)
+                actions = (2.0 * u - 1.0).astype(np.float32).reshape(n, pool.action_dim)
+            else:
+                actions = np.asarray(self.policy.act(obs, tasks).actions, dtype=np.float32)
+            out = pool.step(actions)
+            replay.add(tasks, obs, actions, out.rewards, out.obs, out.terminated)
+            stats.steps += np.bincount(tasks, minlength=k)
+            eps = out.episodes
+            if len(eps):
+                sampler.observe(eps.task_ids, eps.returns, eps.successes)
+                np.add.at(stats.returns, eps.task_ids, eps.returns)
+                np.add.at(stats.successes, eps.task_ids, eps.successes.astype(np.float64))
+                np.add.at(stats.episodes, eps.task_ids, 1)
+            obs = out.obs.copy()
+            ended = np.flatnonzero(out.terminated | out.truncated)
+            if ended.size:
+                new = sampler.sample(ended.size)
+                obs[ended] = pool.reset_slots(ended, new)
+                tasks = tasks.copy()
+                tasks[ended] = new
+            c.env_steps += n
+            if c.env_steps >= warmup:
+                self.update_credit += cfg.updates_per_step
+                while self.update_credit >= 1.0:
+                    self.update_credit -= 1.0
+                    for key, value in self._update().items():
+                        sums[key] = sums.get(key, 0.0) + value
+        self.obs, self.tasks = obs, tasks
+        self.counters.steps_per_task += stats.steps
+        self.counters.episodes_per_task += stats.episodes
+        self.last_stats = stats
+        done = self.updates - updates_before
+        losses = {key: value / done for key, value in sums.items()} if done else {}
+        losses["updates"] = float(self.updates)
+        return stats, losses
+
+    def _update(self) -> dict[str, float]:
+        """One gradient step: one batch over all tasks, priorities fed back."""
+        cfg = self.config
+        counts = allocate_batch(
+            cfg.replay_alloc, cfg.resolved("batch_size"), self.replay.sizes(), self.sampler.probs
+        )
+        batch = self.replay.sample(counts, beta=cfg.per_beta)
+        metrics = self.policy.learn(batch)
+        if cfg.per:
+            td: NDArray[np.float32] = self.policy.last_td_errors  # type: ignore[attr-defined]
+            self.replay.update_priorities(batch.indices, np.abs(td) + 1e-6)
+        self.updates += 1
+        return metrics
+
+    # ------------------------------------------------------------------------ checkpoints
+
+    def _extra_parts(self) -> dict[str, dict[str, Any]]:
+        return {
+            "replay": self.replay.state_dict(),
+            "offpolicy": {
+                "updates": self.updates,
+                "update_credit": self.update_credit,
+                "warmup_rng": self.warmup_rng.get_state(),
+            },
+        }
+
+    def _load_extra(self, parts: dict[str, dict[str, Any]]) -> None:
+        state = parts["offpolicy"]
+        try:
+            updates, credit = int(state["updates"]), float(state["update_credit"])
+            rng = np.asarray(state["warmup_rng"], dtype=np.uint64)
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"bad off-policy trainer state: {err}") from None
+        if updates < 0 or not 0.0 <= credit < max(1.0, self.config.updates_per_step + 1.0):
+            raise CheckpointError("bad off-policy trainer counters")
+        if rng.shape != (2,):
+            raise CheckpointError("bad warm-up RNG state")
+        self.replay.load_state_dict(parts["replay"])
+        self.updates, self.update_credit = updates, credit
+        self.warmup_rng.set_state(rng)

@@ -326,3 +326,18 @@ def test_slot_pool_first_slot_draws_the_global_stream() -> None:
     whole = SlotEnvPool(GymFamily(IDS), 3, seed=4)
     tail = SlotEnvPool(GymFamily(IDS), 1, seed=4, first_slot=2)
     np.testing.assert_array_equal(whole.reset([0, 1, 0])[2], tail.reset([0])[0])
+
+
+def test_idle_envs_are_capped() -> None:
+    for cap, rebuilt in ((None, 0), (3, 0), (1, 2)):
+        pool = GymEnvPool(IDS, 3, max_idle_envs=cap)
+        pool.reset([0, 0, 0])
+        pool.reset([1, 1, 1])  # three task-0 envs go idle (a cap of 1 keeps only one)
+        assert pool.envs_created == 6
+        # Switching back takes an idle task-0 env before parking the task-1 one; with a cap
+        # of 1 only one task-0 env was kept, so two are built again.
+        pool.reset([0, 0, 0])
+        assert pool.envs_created == 6 + rebuilt
+        pool.close()
+    with pytest.raises(ConfigError, match="max_idle_envs"):
+        GymEnvPool(IDS, 3, max_idle_envs=-1)

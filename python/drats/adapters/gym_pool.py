@@ -289,6 +289,9 @@ class SlotEnvPool(EnvPool):
         terminate_on_success: end an episode (terminated=True) on its first success step.
         first_slot: global index of this pool's slot 0 (a worker of :class:`ProcessEnvPool`
             hosts slots ``first_slot .. first_slot + num_slots - 1``).
+        max_idle_envs: idle instances kept for reuse over all tasks (None: ``num_slots``);
+            beyond it the least recently parked one is closed, so a pool holds at most
+            ``num_slots + max_idle_envs`` envs however often slots switch task.
     """
 
     def __init__(
@@ -300,8 +303,17 @@ class SlotEnvPool(EnvPool):
         max_episode_steps: int | None = None,
         terminate_on_success: bool = False,
         first_slot: int = 0,
+        max_idle_envs: int | None = None,
     ) -> None:
         n = positive_int(num_slots, "num_slots")
+        if max_idle_envs is not None and (
+            isinstance(max_idle_envs, bool)
+            or not isinstance(max_idle_envs, int)
+            or max_idle_envs < 0
+        ):
+            raise ConfigError(f"max_idle_envs must be an integer >= 0, got {max_idle_envs!r}")
+        self._max_idle = n if max_idle_envs is None else max_idle_envs
+        self._parked: list[tuple[int, Any]] = []  # idle envs, least recently parked first
         self._family = family
         self._n, self._k = n, len(family.task_names)
         self._seed = as_seed(seed)
@@ -403,15 +415,27 @@ class SlotEnvPool(EnvPool):
         env = self._envs[slot]
         if env is not None and self._env_task[slot] == task:
             return env
-        if env is not None:
-            self._idle[int(self._env_task[slot])].append(env)
-        if self._idle[task]:
+        old, old_task = env, int(self._env_task[slot])
+        if self._idle[task]:  # take the new env before parking the old one (no churn)
             env = self._idle[task].pop()
+            self._parked = [(t, e) for t, e in self._parked if e is not env]
         else:
             env = self._family.make_env(task)
             self._envs_made += 1
+        if old is not None:
+            self._park(old_task, old)
         self._envs[slot], self._env_task[slot] = env, task
         return env
+
+    def _park(self, task: int, env: Any) -> None:
+        """Put ``env`` on its task's free list; beyond ``max_idle_envs`` idle instances the
+        least recently parked one is closed (each Meta-World env holds ~21 MB of model)."""
+        self._idle[task].append(env)
+        self._parked.append((task, env))
+        while len(self._parked) > self._max_idle:
+            old_task, old = self._parked.pop(0)
+            self._idle[old_task] = [e for e in self._idle[old_task] if e is not old]
+            old.close()
 
     def _encode(self, row: NDArray[np.float32], raw: Any, task: int) -> None:
         lay = self._layouts[task]
@@ -480,6 +504,7 @@ class SlotEnvPool(EnvPool):
         envs = [e for e in self._envs if e is not None] + [e for idle in self._idle for e in idle]
         self._envs = [None] * self._n
         self._idle = [[] for _ in range(self._k)]
+        self._parked = []
         for env in envs:
             env.close()
 
@@ -565,6 +590,7 @@ class GymEnvPool(SlotEnvPool):
         seed: pool seed (slot s draws its reset seeds from ``seed + s``).
         max_episode_steps: episode time limit for every task (None: each env's default).
         terminate_on_success: end an episode (terminated=True) on its first success step.
+        max_idle_envs: idle env instances kept for reuse (None: ``num_slots``).
 
     Raises:
         ConfigError: an unknown env id (with Gymnasium's message), an unsupported space (naming
@@ -579,6 +605,7 @@ class GymEnvPool(SlotEnvPool):
         seed: int = 0,
         max_episode_steps: int | None = None,
         terminate_on_success: bool = False,
+        max_idle_envs: int | None = None,
     ) -> None:
         steps = (
             None
@@ -591,6 +618,7 @@ class GymEnvPool(SlotEnvPool):
             seed=seed,
             max_episode_steps=steps,
             terminate_on_success=terminate_on_success,
+            max_idle_envs=max_idle_envs,
         )
 
 

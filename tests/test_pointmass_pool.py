@@ -123,7 +123,7 @@ def test_the_wall_only_blocks_task_3_and_only_its_span() -> None:
 
 def test_random_policy_rarely_solves_the_wall_task() -> None:
     # With this seed 4000 random episodes per task succeed at rates 0.31, 0.075, 0.016 and
-    # 0.0005; the bounds leave room for a change of the start offsets or the actions' seed.
+    # 0.01 (the way round the wall is short enough for SAC to find it, not for chance).
     n = 4000
     rates = []
     for task in range(4):
@@ -139,7 +139,7 @@ def test_random_policy_rarely_solves_the_wall_task() -> None:
         rates.append(success.mean())
     assert rates[0] > 0.2
     assert rates[0] > rates[1] > rates[2] > rates[3]
-    assert rates[3] < 0.005
+    assert rates[3] < 0.015
 
 
 def test_truncation_after_the_horizon_and_reward_bookkeeping() -> None:

@@ -130,6 +130,8 @@ def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
         if unknown:
             raise ConfigError(f"sac takes no option(s) {sorted(unknown)}")
         options.setdefault("hidden", tuple(config.preset.sac.get("hidden", (256, 256))))
+        if "init_temperature" in config.preset.sac:
+            options.setdefault("init_temperature", config.preset.sac["init_temperature"])
         sac = SACConfig(batch_size=config.resolved("batch_size")).replace(**options)
         cls = load("drats.adapters.torch_sac:TorchSACPolicy")
         return cls(  # type: ignore[no-any-return]

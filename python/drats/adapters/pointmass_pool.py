@@ -12,11 +12,11 @@ task  goal            difficulty
 0     (0.3, 0.0)      east, 0.3 away: 3 straight steps
 1     (0.0, 0.6)      north, 0.6 away: 6 straight steps
 2     (-0.9, 0.0)     west, 0.9 away: 9 straight steps
-3     (0.0, -0.7)     south, behind the wall y = -0.35, -0.5 <= x <= 0.5
+3     (0.0, -0.7)     south, behind the wall y = -0.35, -0.25 <= x <= 0.25
 ====  ==============  =========================================================
 
 On task 3 a move whose segment crosses the wall is rejected (the point stays where it was), so
-the goal is reached by going round one end of the wall, e.g. via (0.7, -0.4): about 16 steps.
+the goal is reached by going round one end of the wall, e.g. via (0.35, -0.4): about 11 steps.
 A point on the line y = -0.35 counts as below it. The other tasks have no wall.
 
 Reward: ``-0.1 * distance to the goal`` after the move on every step, plus 10 on the first step
@@ -66,7 +66,7 @@ GOALS = np.array([[0.3, 0.0], [0.0, 0.6], [-0.9, 0.0], [0.0, -0.7]], dtype=np.fl
 #: bool[K]: which tasks have the wall.
 HAS_WALL = np.array([False, False, False, True])
 WALL_Y = -0.35
-WALL_HALF_WIDTH = 0.5
+WALL_HALF_WIDTH = 0.25
 TASK_NAMES = ("east-0.3", "north-0.6", "west-0.9", "south-0.7-wall")
 ACTION_DIM = 2
 

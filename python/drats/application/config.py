@@ -31,7 +31,8 @@ class SuitePreset:
         ppo: name of the PPO preset in :mod:`drats.adapters.ppo_config`.
         sac: the off-policy defaults (``batch_size``, ``replay_size`` in transitions over all
             tasks, ``warmup_steps`` of random actions, ``window_steps`` = env steps per
-            sampler window and log row, ``hidden``) and any of ``steps``, ``eval_every``,
+            sampler window and log row, ``hidden``, optionally ``init_temperature``) and any
+            of ``steps``, ``eval_every``,
             ``checkpoint_every`` that differ for SAC; empty when SAC does not apply.
     """
 
@@ -83,6 +84,9 @@ PRESETS: dict[str, SuitePreset] = {
             "warmup_steps": 2_000,
             "window_steps": 2_000,
             "hidden": (256, 256),
+            # Per-step rewards here are ~0.1 (Meta-World's are up to 10): a temperature
+            # starting at 1 would make entropy outweigh the task for thousands of updates.
+            "init_temperature": 0.1,
         },
     ),
     # Meta-World (paper): eta 8, step 0.5, eps 1/(4K), 10,000 steps per slot per window.

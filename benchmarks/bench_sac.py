@@ -1,0 +1,302 @@
+"""Learner speed: multi-task SAC gradient steps per second, reference vs ``TorchSACPolicy``.
+
+Workload (Meta-World MT10 multi-head MT-SAC): obs float32[49] (39 + a 10-task one-hot),
+action float32[4], K = 10 tasks, 3x400 ReLU networks with one head per task, batch 1280
+(128 rows per task), non-uniform importance weights, torch threads 2, CPU.
+
+Implementations, measured in the same run on the same batch:
+
+* ``reference``: :class:`ReferenceMTSAC`, an MT-SAC update written the obvious way: two
+  separate critic ``nn.Module``s each with its own forward, two separate target critics, the
+  batch converted with ``torch.tensor`` on every update, ``torch.optim.Adam`` with its
+  defaults, the critic, actor and temperature losses each with its own backward and step
+  (the actor's backward also fills the critics' gradients, which are then thrown away),
+  per-task temperatures updated in a Python loop over tasks, Polyak averaging one parameter
+  at a time, ``.item()`` for every metric.
+* ``drats``: :meth:`drats.adapters.torch_sac.TorchSACPolicy.learn` with the default
+  settings (float32 throughout).
+* ``drats fast_matmul``: the same with ``SACConfig(fast_matmul=True)``: the float32 matmuls
+  round their inputs to bfloat16 (oneDNN; AMX where the CPU has it) and accumulate in
+  float32. Not the same numerics as the other two: reported beside them, not instead of them.
+
+Both use the same network sizes and the same SAC maths (tanh-squashed Gaussian actor, twin
+critics with the min target, per-task temperatures with target entropy -|A|, weighted critic
+loss, |TD| per row for priorities). Rounds alternate between the implementations
+(:func:`_interleaved`) so that load from other processes on a shared machine hits both alike.
+
+Run ``pytest benchmarks/bench_sac.py -p no:cacheprovider``; the summary (updates/s and the
+ratio, with the range over rounds) is printed at the end and written to ``.benchmarks/sac.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from drats.adapters.sac_config import SACConfig  # noqa: E402
+from drats.adapters.torch_nets import MultiHeadMLP  # noqa: E402
+from drats.adapters.torch_sac import TorchSACPolicy  # noqa: E402
+from drats.domain.types import Batch  # noqa: E402
+
+OBS_DIM, ACT_DIM, K = 49, 4, 10
+HIDDEN = (400, 400, 400)
+BATCH = 1280
+THREADS = 2
+ROUNDS, STEPS_PER_ROUND, WARMUP = 7, 4, 3
+
+#: implementation -> seconds per update of every round (filled by the tests below).
+RESULTS: dict[str, list[float]] = {}
+
+
+# -------------------------------------------------------------------------------- reference
+
+
+class ReferenceMTSAC:
+    """A straightforward multi-task SAC update (see the module docstring)."""
+
+    def __init__(self, obs_dim: int, action_dim: int, num_tasks: int, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.num_tasks, self.action_dim = num_tasks, action_dim
+        self.gamma, self.tau, self.target_entropy = 0.99, 0.005, -float(action_dim)
+        self.actor = MultiHeadMLP(obs_dim, 2 * action_dim, num_tasks, hidden=HIDDEN)
+        self.critic1 = MultiHeadMLP(obs_dim + action_dim, 1, num_tasks, hidden=HIDDEN)
+        self.critic2 = MultiHeadMLP(obs_dim + action_dim, 1, num_tasks, hidden=HIDDEN)
+        self.target1 = copy.deepcopy(self.critic1)
+        self.target2 = copy.deepcopy(self.critic2)
+        self.log_alpha = torch.zeros(num_tasks, requires_grad=True)
+        self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=3e-4)
+        self.critic1_optim = torch.optim.Adam(self.critic1.parameters(), lr=3e-4)
+        self.critic2_optim = torch.optim.Adam(self.critic2.parameters(), lr=3e-4)
+        self.alpha_optim = torch.optim.Adam([self.log_alpha], lr=3e-4)
+        self.td_errors = np.zeros(0, np.float32)
+
+    def sample(self, obs: Any, ids: Any) -> tuple[Any, Any]:
+        mean, log_std = self.actor(obs, ids).chunk(2, dim=-1)
+        log_std = torch.clamp(log_std, -20.0, 2.0)
+        normal = torch.distributions.Normal(mean, log_std.exp())
+        u = normal.rsample()
+        action = torch.tanh(u)
+        log_prob = normal.log_prob(u).sum(-1) - torch.log(1 - action.pow(2) + 1e-6).sum(-1)
+        return action, log_prob
+
+    def learn(self, batch: Batch) -> dict[str, float]:
+        obs = torch.tensor(batch.obs)
+        actions = torch.tensor(batch.actions)
+        rewards = torch.tensor(batch.rewards)
+        next_obs = torch.tensor(batch.next_obs)
+        terminated = torch.tensor(batch.terminated)
+        ids = torch.tensor(batch.task_ids)
+        weights = torch.tensor(batch.weights)
+        alpha = self.log_alpha.exp().detach()[ids]
+        with torch.no_grad():
+            next_a, next_logp = self.sample(next_obs, ids)
+            t1 = self.target1(torch.cat([next_obs, next_a], 1), ids).squeeze(-1)
+            t2 = self.target2(torch.cat([next_obs, next_a], 1), ids).squeeze(-1)
+            y = rewards + self.gamma * (1 - terminated) * (torch.min(t1, t2) - alpha * next_logp)
+        q1 = self.critic1(torch.cat([obs, actions], 1), ids).squeeze(-1)
+        q2 = self.critic2(torch.cat([obs, actions], 1), ids).squeeze(-1)
+        loss1 = (weights * (q1 - y) ** 2).mean()
+        loss2 = (weights * (q2 - y) ** 2).mean()
+        self.critic1_optim.zero_grad()
+        loss1.backward()
+        self.critic1_optim.step()
+        self.critic2_optim.zero_grad()
+        loss2.backward()
+        self.critic2_optim.step()
+        self.td_errors = ((q1 - y).abs() + (q2 - y).abs()).detach().numpy() / 2
+
+        new_a, logp = self.sample(obs, ids)
+        q_new = torch.min(
+            self.critic1(torch.cat([obs, new_a], 1), ids).squeeze(-1),
+            self.critic2(torch.cat([obs, new_a], 1), ids).squeeze(-1),
+        )
+        actor_loss = (alpha * logp - q_new).mean()
+        self.actor_optim.zero_grad()
+        actor_loss.backward()
+        self.actor_optim.step()
+
+        alpha_loss = torch.zeros(())
+        for t in range(self.num_tasks):
+            mask = ids == t
+            if mask.any():
+                term = self.log_alpha[t] * (logp[mask].detach() + self.target_entropy)
+                alpha_loss = alpha_loss - term.mean() / self.num_tasks
+        self.alpha_optim.zero_grad()
+        alpha_loss.backward()
+        self.alpha_optim.step()
+
+        with torch.no_grad():
+            for online, target in ((self.critic1, self.target1), (self.critic2, self.target2)):
+                for p, tp in zip(online.parameters(), target.parameters(), strict=True):
+                    tp.data.copy_(self.tau * p.data + (1 - self.tau) * tp.data)
+        return {
+            "critic_loss": loss1.item() + loss2.item(),
+            "actor_loss": actor_loss.item(),
+            "alpha_loss": alpha_loss.item(),
+            "alpha_mean": self.log_alpha.exp().mean().item(),
+            "entropy": -logp.mean().item(),
+            "q_mean": ((q1 + q2) / 2).mean().item(),
+        }
+
+
+# --------------------------------------------------------------------------------- workload
+
+
+def make_batch(seed: int = 0) -> Batch:
+    """An MT10-shaped replay batch: 128 rows per task, task one-hot in the observation."""
+    rng = np.random.default_rng(seed)
+    ids = np.repeat(np.arange(K, dtype=np.int64), BATCH // K)
+
+    def observations() -> np.ndarray:
+        obs = rng.standard_normal((BATCH, OBS_DIM), dtype=np.float32)
+        obs[:, OBS_DIM - K :] = np.eye(K, dtype=np.float32)[ids]
+        return obs
+
+    weights = rng.uniform(0.2, 1.0, BATCH).astype(np.float32)
+    return Batch(
+        obs=observations(),
+        actions=rng.uniform(-1.0, 1.0, (BATCH, ACT_DIM)).astype(np.float32),
+        rewards=rng.uniform(0.0, 10.0, BATCH).astype(np.float32),
+        next_obs=observations(),
+        terminated=(rng.random(BATCH) < 0.01).astype(np.float32),
+        task_ids=ids,
+        indices=np.arange(BATCH, dtype=np.int64),
+        weights=weights / weights.max(),
+    )
+
+
+def learners() -> dict[str, Callable[[Batch], object]]:
+    """implementation -> its one-update function, on fresh networks."""
+
+    def ours(config: SACConfig) -> Callable[[Batch], object]:
+        return TorchSACPolicy(OBS_DIM, ACT_DIM, K, config=config, device="cpu").learn
+
+    return {
+        "reference": ReferenceMTSAC(OBS_DIM, ACT_DIM, K).learn,
+        "drats": ours(SACConfig()),
+        "drats fast_matmul": ours(SACConfig(fast_matmul=True)),
+    }
+
+
+def _interleaved(
+    fns: dict[str, Callable[[Batch], object]], batch: Batch, rounds: int, steps: int
+) -> dict[str, list[float]]:
+    """Seconds per update of every round; each round times every implementation in turn."""
+    for fn in fns.values():
+        for _ in range(WARMUP):
+            fn(batch)
+    out: dict[str, list[float]] = {name: [] for name in fns}
+    for r in range(rounds):
+        order = list(fns) if r % 2 == 0 else list(reversed(fns))
+        for name in order:
+            start = time.perf_counter()
+            for _ in range(steps):
+                fns[name](batch)
+            out[name].append((time.perf_counter() - start) / steps)
+    return out
+
+
+@pytest.fixture(scope="module")
+def threads() -> Iterator[int]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    yield THREADS
+    torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------------------------- benchmarks
+
+
+def test_sac_updates_interleaved(threads: int) -> None:
+    """Alternating rounds of both implementations: the numbers the summary reports."""
+    result = _interleaved(learners(), make_batch(), ROUNDS, STEPS_PER_ROUND)
+    RESULTS.update(result)
+    for name, secs in result.items():
+        assert all(math.isfinite(s) and s > 0 for s in secs), name
+
+
+@pytest.mark.parametrize("impl", ["reference", "drats", "drats fast_matmul"])
+def test_sac_update(benchmark: Any, threads: int, impl: str) -> None:
+    """pytest-benchmark's own timing of one update (its table; not interleaved)."""
+    fn = learners()[impl]
+    batch = make_batch()
+    benchmark.pedantic(fn, args=(batch,), rounds=6, iterations=2, warmup_rounds=2)
+
+
+def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
+    """Print and write the summary of :func:`test_sac_updates_interleaved` (runs last)."""
+    if not RESULTS:
+        pytest.skip("the interleaved benchmark did not run")
+    lines = summary_lines(RESULTS)
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+    out = Path(request.config.rootpath) / ".benchmarks"
+    out.mkdir(exist_ok=True)
+    (out / "sac.md").write_text("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------------------------- summary
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def summary_lines(results: dict[str, list[float]]) -> list[str]:
+    """A markdown table: updates/s (median and range over rounds) and the ratio to reference."""
+    ref = results["reference"]
+    rows = [
+        ["implementation", "updates/s median", "range over rounds", "ms/update median", "ratio"]
+    ]
+    for name, secs in results.items():
+        rate = [1.0 / s for s in secs]
+        ratios = [r / o for r, o in zip(ref, secs, strict=True)]
+        rows.append(
+            [
+                name,
+                f"{statistics.median(rate):.2f}",
+                f"{min(rate):.2f} - {max(rate):.2f}",
+                f"{statistics.median(secs) * 1e3:.1f}",
+                f"{statistics.median(ratios):.2f}x ({min(ratios):.2f} - {max(ratios):.2f})",
+            ]
+        )
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}"
+    return [
+        "# drats: multi-task SAC learner speed",
+        "",
+        f"`pytest benchmarks/bench_sac.py -p no:cacheprovider`: MT10 shapes (obs {OBS_DIM}, "
+        f"action {ACT_DIM}, K={K}), hidden {HIDDEN}, batch {BATCH}, CPU, torch threads "
+        f"{THREADS}, {ROUNDS} interleaved rounds of {STEPS_PER_ROUND} updates each.",
+        "",
+        line(rows[0]),
+        line(["-" * w for w in widths]),
+        *(line(r) for r in rows[1:]),
+        "",
+        "ratio = reference seconds per update / this one's, per round (median, range).  ",
+        f"{machine}; torch {torch.__version__}.  ",
+        "drats fast_matmul changes the numerics (bfloat16 matmul inputs); drats and "
+        "reference are float32 throughout.  ",
+    ]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from drats.domain.errors import DratsError, InvalidInputError, UnknownTaskError
 from drats.domain.ports import Policy
@@ -65,7 +66,7 @@ def check_policy(
     _expect(isinstance(policy, Policy), "the adapter does not implement Policy")
     obs, ids = _inputs(obs_dim, num_tasks, 6, 0)
     step = policy.act(obs, ids)
-    actions = np.asarray(step.actions)
+    actions: NDArray[Any] = np.asarray(step.actions)
     if discrete:
         _expect(actions.dtype == np.int64 and actions.shape == (6,), "discrete actions: int64[N]")
         _expect(np.all((actions >= 0) & (actions < action_dim)), "discrete action out of range")

@@ -13,7 +13,7 @@ from drats.adapters.numpy_sampler import NumpyDratsSampler
 from drats.application.checkpoint import CheckpointStore, read_checkpoint
 from drats.application.config import TrainConfig
 from drats.application.offpolicy import OffPolicyTrainer
-from drats.application.run_log import read_rows
+from drats.application.run_log import read_rows, without_timings
 from drats.domain.allocation import allocate_batch
 from drats.domain.errors import ConfigError, EmptyTaskError, InvalidInputError
 from drats.testing import FakeEnvPool, FakePolicy
@@ -96,10 +96,9 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path: Path, crash
     resumed = make(tmp_path / "part")
     assert resumed.restore()
     resumed.run()
-    strip = lambda rows: [  # noqa: E731
-        {k: v for k, v in r.items() if k not in ("wall_time", "steps_per_sec")} for r in rows
-    ]
-    assert strip(read_rows(tmp_path / "part")) == strip(read_rows(tmp_path / "full"))
+    assert without_timings(read_rows(tmp_path / "part")) == without_timings(
+        read_rows(tmp_path / "full")
+    )
     a = read_checkpoint(CheckpointStore(tmp_path / "full").latest())[1]  # type: ignore[arg-type]
     b = read_checkpoint(CheckpointStore(tmp_path / "part").latest())[1]  # type: ignore[arg-type]
     assert set(a) == set(b) >= {"replay", "offpolicy"}

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("torch")
 
 from drats.application.checkpoint import CheckpointStore, read_checkpoint
-from drats.application.run_log import read_rows
+from drats.application.run_log import read_rows, without_timings
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
@@ -33,10 +33,6 @@ def train(out: Path, *extra: str) -> subprocess.Popen[bytes]:
 
 def finish(proc: subprocess.Popen[bytes]) -> None:
     assert proc.wait(timeout=300) == 0, proc.args
-
-
-def strip(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    return [{k: v for k, v in r.items() if k not in ("wall_time", "steps_per_sec")} for r in rows]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +58,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     finish(train(out, "--resume", str(out)))
-    assert strip(read_rows(out)) == strip(read_rows(reference))
+    assert without_timings(read_rows(out)) == without_timings(read_rows(reference))
     mine = read_checkpoint(store.latest())[1]  # type: ignore[arg-type]
     theirs = read_checkpoint(CheckpointStore(reference).latest())[1]  # type: ignore[arg-type]
     assert set(mine) == set(theirs)

@@ -18,7 +18,7 @@ pytest.importorskip("torch")
 from drats.application.checkpoint import CheckpointStore, read_checkpoint
 from drats.application.config import TrainConfig
 from drats.application.report import steps_to_success
-from drats.application.run_log import read_rows
+from drats.application.run_log import read_rows, without_timings
 from drats.bootstrap import build, make_trainer
 
 
@@ -44,10 +44,6 @@ def train(*argv: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def strip(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    return [{k: v for k, v in r.items() if k not in ("wall_time", "steps_per_sec")} for r in rows]
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_sac_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     reference, out = tmp_path / "reference", tmp_path / "run"
@@ -60,7 +56,7 @@ def test_sac_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path: Path) ->
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
     assert train("--resume", str(out)).wait(timeout=300) == 0
-    assert strip(read_rows(out)) == strip(read_rows(reference))
+    assert without_timings(read_rows(out)) == without_timings(read_rows(reference))
     mine = read_checkpoint(CheckpointStore(out).latest())[1]  # type: ignore[arg-type]
     theirs = read_checkpoint(CheckpointStore(reference).latest())[1]  # type: ignore[arg-type]
     assert {"replay", "offpolicy", "policy"} <= set(theirs) == set(mine)

@@ -13,7 +13,7 @@ from drats.adapters.numpy_sampler import NumpyDratsSampler
 from drats.application.checkpoint import CheckpointStore, read_checkpoint
 from drats.application.config import TrainConfig
 from drats.application.evaluation import evaluate
-from drats.application.run_log import read_rows
+from drats.application.run_log import read_rows, without_timings
 from drats.application.trainer import Trainer
 from drats.domain.errors import CheckpointError
 from drats.testing import FakeEnvPool, FakePolicy, FakeTaskSampler
@@ -99,10 +99,6 @@ class CrashingPolicy(FakePolicy):
         return super().learn(data)
 
 
-def strip(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    return [{k: v for k, v in r.items() if k not in ("wall_time", "steps_per_sec")} for r in rows]
-
-
 @pytest.mark.parametrize("crash_at", [2, 4, 5])
 def test_resume_after_a_crash_ends_like_an_uninterrupted_run(tmp_path: Path, crash_at: int) -> None:
     full = tmp_path / "full"
@@ -115,7 +111,7 @@ def test_resume_after_a_crash_ends_like_an_uninterrupted_run(tmp_path: Path, cra
     resumed = make_trainer(part)
     assert resumed.restore() == (crash_at > 2)  # the first checkpoint is written at 40 steps
     resumed.run()
-    assert strip(read_rows(part)) == strip(read_rows(full))
+    assert without_timings(read_rows(part)) == without_timings(read_rows(full))
     a = read_checkpoint(CheckpointStore(full).latest())[1]  # type: ignore[arg-type]
     b = read_checkpoint(CheckpointStore(part).latest())[1]  # type: ignore[arg-type]
     assert set(a) == set(b)

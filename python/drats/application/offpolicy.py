@@ -64,6 +64,7 @@ class OffPolicyTrainer(Trainer):
         self.updates = 0
         self.update_credit = 0.0
         self.warmup_rng = CounterRng(config.seed + 7_919)
+        self.seconds: dict[str, float] = {}  # time per part of the last iteration
 
     # ------------------------------------------------------------------------ the loop
 
@@ -104,14 +105,23 @@ class OffPolicyTrainer(Trainer):
         sums: dict[str, float] = {}
         updates_before = self.updates
         warmup = cfg.resolved("warmup_steps")
+        clock = time.perf_counter
+        self.seconds = dict.fromkeys(("act", "env", "replay", "learn"), 0.0)
         for _ in range(vector_steps):
+            t0 = clock()
             if c.env_steps < warmup:
                 u = self.warmup_rng.uniform(n * pool.action_dim)
                 actions = (2.0 * u - 1.0).astype(np.float32).reshape(n, pool.action_dim)
             else:
                 actions = np.asarray(self.policy.act(obs, tasks).actions, dtype=np.float32)
+            t1 = clock()
             out = pool.step(actions)
+            t2 = clock()
             replay.add(tasks, obs, actions, out.rewards, out.obs, out.terminated)
+            t3 = clock()
+            self.seconds["act"] += t1 - t0
+            self.seconds["env"] += t2 - t1
+            self.seconds["replay"] += t3 - t2
             stats.steps += np.bincount(tasks, minlength=k)
             eps = out.episodes
             if len(eps):
@@ -123,7 +133,9 @@ class OffPolicyTrainer(Trainer):
             ended = np.flatnonzero(out.terminated | out.truncated)
             if ended.size:
                 new = sampler.sample(ended.size)
+                t4 = clock()
                 obs[ended] = pool.reset_slots(ended, new)
+                self.seconds["env"] += clock() - t4
                 tasks = tasks.copy()
                 tasks[ended] = new
             c.env_steps += n
@@ -142,17 +154,29 @@ class OffPolicyTrainer(Trainer):
         losses["updates"] = float(self.updates)
         return stats, losses
 
+    def _row(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The shared row plus where this iteration's time went (seconds per part)."""
+        row = super()._row(*args, **kwargs)
+        row.update({f"seconds/{part}": value for part, value in self.seconds.items()})
+        return row
+
     def _update(self) -> dict[str, float]:
         """One gradient step: one batch over all tasks, priorities fed back."""
         cfg = self.config
         counts = allocate_batch(
             cfg.replay_alloc, cfg.resolved("batch_size"), self.replay.sizes(), self.sampler.probs
         )
+        clock = time.perf_counter
+        t0 = clock()
         batch = self.replay.sample(counts, beta=cfg.per_beta)
+        t1 = clock()
         metrics = self.policy.learn(batch)
+        t2 = clock()
         if cfg.per:
             td: NDArray[np.float32] = self.policy.last_td_errors  # type: ignore[attr-defined]
             self.replay.update_priorities(batch.indices, np.abs(td) + 1e-6)
+        self.seconds["replay"] += t1 - t0 + clock() - t2
+        self.seconds["learn"] += t2 - t1
         self.updates += 1
         return metrics
 

@@ -38,6 +38,20 @@ def _clean(value: Any) -> Any:
     return value
 
 
+#: Row fields that measure time, which differ between two runs of the same seed.
+TIMING_FIELDS = ("wall_time", "steps_per_sec")
+TIMING_PREFIX = "seconds/"
+
+
+def without_timings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without their timing fields: what must match between a resumed run and an
+    uninterrupted one."""
+    return [
+        {k: v for k, v in r.items() if k not in TIMING_FIELDS and not k.startswith(TIMING_PREFIX)}
+        for r in rows
+    ]
+
+
 def read_rows(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The complete rows of a run's ``metrics.jsonl`` (a torn last line is skipped)."""
     path = Path(run_dir) / METRICS

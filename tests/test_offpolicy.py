@@ -107,21 +107,25 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path: Path, crash
             assert np.array_equal(np.asarray(value), np.asarray(b[part][key])), (part, key)
 
 
-def test_discrete_pools_are_refused(tmp_path: Path) -> None:
+def test_discrete_pools_store_action_indices(tmp_path: Path) -> None:
     from drats.adapters.gridworld_pool import GridWorldEnvPool
 
-    with pytest.raises(ConfigError, match="continuous"):
-        OffPolicyTrainer(
-            config(),
-            pool=GridWorldEnvPool(2),
-            eval_pool=GridWorldEnvPool(2),
-            sampler=NumpyDratsSampler(4),
-            policy=FakePolicy(4, discrete=True),
-            replay=NumpyPerTaskReplay(4, 10, 29, 1),
-            run_dir=tmp_path,
-        )
-    with pytest.raises(ConfigError, match="discrete"):
-        TrainConfig(suite="gridworld4", algo="sac")
+    trainer = OffPolicyTrainer(
+        config(suite="gridworld4", steps=80, warmup_steps=40),
+        pool=GridWorldEnvPool(4),
+        eval_pool=GridWorldEnvPool(4),
+        sampler=NumpyDratsSampler(4, seed=0),
+        policy=FakePolicy(4, discrete=True, seed=1),
+        replay=NumpyPerTaskReplay(4, 100, 29, 1, alpha=0.6, seed=2),
+        run_dir=tmp_path,
+        progress=False,
+    )
+    trainer.run()
+    state = trainer.replay.state_dict()
+    held = np.concatenate([state["actions"][t, : state["sizes"][t], 0] for t in range(4)])
+    assert held.size == 80
+    assert set(np.unique(held).tolist()) <= {0.0, 1.0, 2.0, 3.0}
+    assert len(np.unique(held)) > 1  # warm-up and policy actions both vary
 
 
 # ------------------------------------------------------------------------- batch allocation

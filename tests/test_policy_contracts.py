@@ -88,3 +88,27 @@ def test_the_checker_catches_a_policy_that_forgets_its_random_stream() -> None:
 
     with pytest.raises(AssertionError, match="Policy contract"):
         check_policy(make, batch, obs_dim=OBS, action_dim=ACT, num_tasks=K, discrete=False)
+
+
+def discrete_batch(policy: Policy, rng: np.random.Generator) -> Batch:
+    full = batch(policy, rng)
+    indices = rng.integers(0, 4, size=(len(full), 1)).astype(np.float32)
+    return Batch(
+        obs=full.obs,
+        actions=indices,
+        rewards=full.rewards,
+        next_obs=full.next_obs,
+        terminated=full.terminated,
+        task_ids=full.task_ids,
+        indices=full.indices,
+        weights=full.weights,
+    )
+
+
+def test_discrete_sac_honours_the_policy_port() -> None:
+    config = SACConfig(hidden=(16, 16), batch_size=16)
+
+    def make(seed: int) -> Policy:
+        return TorchSACPolicy(OBS, 4, K, config=config, device="cpu", seed=seed, discrete=True)
+
+    check_policy(make, discrete_batch, obs_dim=OBS, action_dim=4, num_tasks=K, discrete=True)

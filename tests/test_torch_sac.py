@@ -278,3 +278,43 @@ def test_fast_matmul_is_scoped_to_learn() -> None:
     metrics = pol.learn(batch())
     assert all(math.isfinite(v) for v in metrics.values())
     assert torch.backends.mkldnn.matmul.fp32_precision == before
+
+
+def test_discrete_sac_learns_a_two_task_bandit() -> None:
+    """Task t pays 1 for action t and 0 otherwise; one-step episodes."""
+    config = SACConfig(hidden=(32,), batch_size=64, actor_lr=3e-3, critic_lr=3e-3,
+                       alpha_lr=3e-3, init_temperature=0.1)  # fmt: skip
+    pol = TorchSACPolicy(2, 3, 2, config=config, device="cpu", seed=0, discrete=True)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        tasks = np.sort(rng.integers(0, 2, size=64))
+        obs = np.eye(2, dtype=np.float32)[tasks]
+        actions = rng.integers(0, 3, size=64)
+        pol.learn(
+            Batch(
+                obs=obs,
+                actions=actions[:, None].astype(np.float32),
+                rewards=(actions == tasks).astype(np.float32),
+                next_obs=obs,
+                terminated=np.ones(64, np.float32),
+                task_ids=tasks,
+                indices=np.arange(64),
+                weights=np.ones(64, np.float32),
+            )
+        )
+    best = pol.act(np.eye(2, dtype=np.float32), np.array([0, 1]), deterministic=True).actions
+    assert best.dtype == np.int64
+    assert best.tolist() == [0, 1]
+    with pytest.raises(InvalidInputError, match="action indices"):
+        pol.learn(
+            Batch(
+                obs=obs[:2],
+                actions=np.array([[0.5], [1.0]], np.float32),
+                rewards=np.zeros(2, np.float32),
+                next_obs=obs[:2],
+                terminated=np.ones(2, np.float32),
+                task_ids=tasks[:2],
+                indices=np.arange(2),
+                weights=np.ones(2, np.float32),
+            )
+        )

@@ -119,8 +119,6 @@ def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
         options["hidden"] = tuple(int(h) for h in options["hidden"])
     load("drats.adapters.torch_nets:set_threads")(config.threads)
     if config.algo == "sac":
-        if pool.discrete:
-            raise ConfigError(f"sac needs continuous actions; {config.suite} is discrete")
         from drats.adapters.sac_config import SACConfig
 
         if "lr" in options:  # one --lr sets actor, critic and temperature rates
@@ -136,7 +134,7 @@ def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
         cls = load("drats.adapters.torch_sac:TorchSACPolicy")
         return cls(  # type: ignore[no-any-return]
             pool.obs_dim, pool.action_dim, pool.num_tasks, config=sac,
-            device=config.device, seed=config.seed,
+            device=config.device, seed=config.seed, discrete=pool.discrete,
         )  # fmt: skip
     from drats.adapters import ppo_config
 
@@ -163,7 +161,7 @@ def build_replay(config: TrainConfig, pool: EnvPool) -> ReplayBuffer:
         pool.num_tasks,
         capacity,
         obs_shape=(pool.obs_dim,),
-        action_shape=(pool.action_dim,),
+        action_shape=(1 if pool.discrete else pool.action_dim,),
         alpha=config.per_alpha if config.per else 0.0,
         seed=config.seed,
     )

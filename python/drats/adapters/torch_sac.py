@@ -57,11 +57,18 @@ class TwinCritic(nn.Module):
     """
 
     def __init__(
-        self, in_dim: int, num_tasks: int, *, hidden: Sequence[int], multi_head: bool
+        self,
+        in_dim: int,
+        num_tasks: int,
+        *,
+        hidden: Sequence[int],
+        multi_head: bool,
+        out_dim: int = 1,
     ) -> None:
         super().__init__()
         self.heads = num_tasks if multi_head else 1
-        widths = [in_dim, *hidden, self.heads]
+        self.out_dim = out_dim
+        widths = [in_dim, *hidden, self.heads * out_dim]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
@@ -75,7 +82,8 @@ class TwinCritic(nn.Module):
     def forward(
         self, x: torch.Tensor, task_ids: torch.Tensor, *, frozen: bool = False
     ) -> torch.Tensor:
-        """Q-values ``[2, B]`` of ``x = [obs, action]`` rows ``[B, in]``; ``frozen`` uses
+        """Q-values ``[2, B]`` of ``x = [obs, action]`` rows ``[B, in]`` (``[2, B, out_dim]``
+        of ``x = obs`` when ``out_dim > 1``: one value per discrete action); ``frozen`` uses
         detached weights, so gradients reach ``x`` but no critic parameter."""
         h = x.unsqueeze(0).expand(2, -1, -1)
         last = len(self.weights) - 1
@@ -86,8 +94,10 @@ class TwinCritic(nn.Module):
             if i < last:
                 h = torch.relu_(h)
         if self.heads > 1:
-            h = h.gather(2, task_ids.view(1, -1, 1).expand(2, -1, 1))
-        return h.squeeze(-1)
+            out = self.out_dim
+            h = h.view(2, h.shape[1], self.heads, out)
+            h = h.gather(2, task_ids.view(1, -1, 1, 1).expand(2, -1, 1, out)).squeeze(2)
+        return h.squeeze(-1) if self.out_dim == 1 else h
 
 
 @contextlib.contextmanager
@@ -126,11 +136,17 @@ def squashed_sample(
 
 
 class TorchSACPolicy(Policy):
-    """Multi-task SAC for continuous actions in [-1, 1].
+    """Multi-task SAC: continuous actions in [-1, 1], or discrete ones (``discrete=True``).
+
+    The discrete variant (Christodoulou, 2019) has a categorical actor and critics that output
+    one value per action, so the soft targets, the actor loss and the entropy are exact
+    expectations over the actions instead of sampled ones; its default target entropy is
+    ``0.2 * log(A)`` (a mostly greedy policy, as short-horizon tasks need). Replay rows hold
+    the action index as a float in a width-1 action column.
 
     Args:
         obs_dim: observation width (task one-hot included).
-        action_dim: action width.
+        action_dim: action width, or the number of discrete actions.
         num_tasks: K: the number of heads when ``config.multi_head`` and of temperatures.
         config: learner settings (:class:`SACConfig`).
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
@@ -149,6 +165,7 @@ class TorchSACPolicy(Policy):
         config: SACConfig | None = None,
         device: str = "auto",
         seed: int = 0,
+        discrete: bool = False,
     ) -> None:
         for name, value in (("obs_dim", obs_dim), ("action_dim", action_dim), ("K", num_tasks)):
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -162,21 +179,23 @@ class TorchSACPolicy(Policy):
             int(action_dim),
             int(num_tasks),
         )
+        self.discrete = bool(discrete)
         te = cfg.target_entropy
-        self.target_entropy = float(-self.action_dim if te is None else te)
+        if te is None:
+            te = 0.2 * math.log(self.action_dim) if self.discrete else -self.action_dim
+        self.target_entropy = float(te)
+        self.action_width = 1 if self.discrete else self.action_dim  # replay action columns
         torch.manual_seed(seed)  # only the initial weights; acting and learning use self._gen
         self.actor = MultiHeadMLP(
-            self.obs_dim, 2 * self.action_dim, self.num_tasks, hidden=cfg.hidden,
-            multi_head=cfg.multi_head, head_gain=0.01,
+            self.obs_dim, (1 if self.discrete else 2) * self.action_dim, self.num_tasks,
+            hidden=cfg.hidden, multi_head=cfg.multi_head, head_gain=0.01,
         ).to(dev)  # fmt: skip
-        in_dim = self.obs_dim + self.action_dim
-        self.critic = TwinCritic(
-            in_dim, self.num_tasks, hidden=cfg.hidden, multi_head=cfg.multi_head
-        )
+        in_dim = self.obs_dim + (0 if self.discrete else self.action_dim)
+        q_out = self.action_dim if self.discrete else 1
+        nets = {"hidden": cfg.hidden, "multi_head": cfg.multi_head, "out_dim": q_out}
+        self.critic = TwinCritic(in_dim, self.num_tasks, **nets)  # type: ignore[arg-type]
         self.critic.to(dev)
-        self.target_critic = TwinCritic(
-            in_dim, self.num_tasks, hidden=cfg.hidden, multi_head=cfg.multi_head
-        ).to(dev)
+        self.target_critic = TwinCritic(in_dim, self.num_tasks, **nets).to(dev)  # type: ignore[arg-type]
         self.target_critic.load_state_dict(self.critic.state_dict())
         self.target_critic.requires_grad_(False)
         init = math.log(cfg.init_temperature)
@@ -229,6 +248,13 @@ class TorchSACPolicy(Policy):
         x = torch.from_numpy(x_np).to(self.device, non_blocking=True)
         ids = torch.from_numpy(ids_np).to(self.device, non_blocking=True)
         out = self.actor(x, ids)
+        if self.discrete:
+            if deterministic:
+                picked = out.argmax(-1)
+            else:
+                probs = torch.softmax(out, -1)
+                picked = torch.multinomial(probs, 1, generator=self._gen).squeeze(-1)
+            return PolicyStep(actions=picked.cpu().numpy().astype(np.int64), extras={})
         if deterministic:
             actions = torch.tanh(out[:, : self.action_dim])
         else:
@@ -247,7 +273,7 @@ class TorchSACPolicy(Policy):
         o, a = self.obs_dim, self.action_dim
         spec: dict[str, tuple[tuple[int, ...], str, type[np.generic]]] = {
             "obs": ((n, o), NUMERIC, np.float32),
-            "actions": ((n, a), NUMERIC, np.float32),
+            "actions": ((n, self.action_width), NUMERIC, np.float32),
             "rewards": ((n,), NUMERIC, np.float32),
             "next_obs": ((n, o), NUMERIC, np.float32),
             "terminated": ((n,), NUMERIC, np.float32),
@@ -264,6 +290,10 @@ class TorchSACPolicy(Policy):
         if n < 1:
             raise InvalidInputError("a SAC batch needs at least one row")
         check_ids(out["task_ids"], self.num_tasks, "batch.task_ids")
+        if self.discrete:
+            act = out["actions"]
+            if np.any((act != np.round(act)) | (act < 0) | (act >= a)):
+                raise InvalidInputError(f"batch.actions must be action indices in [0, {a})")
         if np.any(out["weights"] < 0):
             raise InvalidInputError("batch.weights must be >= 0")
         return out
@@ -291,6 +321,8 @@ class TorchSACPolicy(Policy):
         self, b: dict[str, torch.Tensor], noise: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(total loss, stacked metrics, mean |TD| per row) of one SAC step on batch ``b``."""
+        if self.discrete:
+            return self._discrete_losses(b)
         cfg = self.config
         obs, ids = b["obs"], b["task_ids"]
         log_alpha = self.log_alpha[ids]
@@ -323,6 +355,44 @@ class TorchSACPolicy(Policy):
             ]
         )
         return total, metrics, td_abs
+
+    def _discrete_losses(
+        self, b: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The discrete-action step: expectations over the actions replace the samples."""
+        obs, ids = b["obs"], b["task_ids"]
+        log_alpha = self.log_alpha[ids]
+        alpha = log_alpha.detach().exp().unsqueeze(-1)
+        with torch.no_grad():
+            next_logp = torch.log_softmax(self.actor(b["next_obs"], ids), -1)
+            next_q = self.target_critic(b["next_obs"], ids)  # [2, B, A]
+            soft_q = torch.minimum(next_q[0], next_q[1]) - alpha * next_logp
+            soft = (next_logp.exp() * soft_q).sum(-1)
+            y = b["rewards"] + self.config.gamma * (1.0 - b["terminated"]) * soft
+        q_all = self.critic(obs, ids)  # [2, B, A]
+        taken = b["actions"].long().view(1, -1, 1).expand(2, -1, 1)
+        q = q_all.gather(2, taken).squeeze(-1)
+        td = q - y
+        critic_loss = (b["weights"] * (td * td).sum(0)).mean()
+        logp = torch.log_softmax(self.actor(obs, ids), -1)
+        probs = logp.exp()
+        q_min = torch.minimum(q_all[0], q_all[1]).detach()  # same input: no second pass
+        actor_loss = (probs * (alpha * logp - q_min)).sum(-1).mean()
+        entropy = -(probs * logp).sum(-1).detach()
+        alpha_loss = (log_alpha * (entropy - self.target_entropy)).mean()
+        td_abs = td.detach().abs().mean(0)
+        metrics = torch.stack(
+            [
+                critic_loss.detach(),
+                actor_loss.detach(),
+                alpha_loss.detach(),
+                self.log_alpha.detach().exp().mean(),
+                entropy.mean(),
+                q.detach().mean(),
+                td_abs.mean(),
+            ]
+        )
+        return critic_loss + actor_loss + alpha_loss, metrics, td_abs
 
     def learn(self, data: Batch | Any) -> dict[str, float]:
         """One SAC gradient step on a replay :class:`~drats.domain.types.Batch` (critic, actor
@@ -368,7 +438,8 @@ class TorchSACPolicy(Policy):
 
     def _shape(self) -> list[Any]:
         cfg = self.config
-        return [self.obs_dim, self.action_dim, self.num_tasks, list(cfg.hidden), cfg.multi_head]
+        shape = [self.obs_dim, self.action_dim, self.num_tasks, list(cfg.hidden), cfg.multi_head]
+        return [*shape, "discrete"] if self.discrete else shape
 
     def state_dict(self) -> StateDict:
         """Weights, target critics, optimiser, log-temperatures and the random stream, as a flat

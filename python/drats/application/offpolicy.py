@@ -56,8 +56,6 @@ class OffPolicyTrainer(Trainer):
             sinks=sinks,
             progress=progress,
         )
-        if pool.discrete:
-            raise ConfigError("the off-policy learner needs continuous actions")
         if config.per and not hasattr(policy, "last_td_errors"):
             raise ConfigError("prioritized replay needs a policy with last_td_errors")
         self.replay = replay
@@ -109,15 +107,13 @@ class OffPolicyTrainer(Trainer):
         self.seconds = dict.fromkeys(("act", "env", "replay", "learn"), 0.0)
         for _ in range(vector_steps):
             t0 = clock()
-            if c.env_steps < warmup:
-                u = self.warmup_rng.uniform(n * pool.action_dim)
-                actions = (2.0 * u - 1.0).astype(np.float32).reshape(n, pool.action_dim)
-            else:
-                actions = np.asarray(self.policy.act(obs, tasks).actions, dtype=np.float32)
+            actions = self._actions(obs, tasks, random=c.env_steps < warmup)
             t1 = clock()
             out = pool.step(actions)
             t2 = clock()
-            replay.add(tasks, obs, actions, out.rewards, out.obs, out.terminated)
+            # Discrete actions are stored as their index in a width-1 float column.
+            stored = actions.reshape(n, -1).astype(np.float32)
+            replay.add(tasks, obs, stored, out.rewards, out.obs, out.terminated)
             t3 = clock()
             self.seconds["act"] += t1 - t0
             self.seconds["env"] += t2 - t1
@@ -159,6 +155,20 @@ class OffPolicyTrainer(Trainer):
         row = super()._row(*args, **kwargs)
         row.update({f"seconds/{part}": value for part, value in self.seconds.items()})
         return row
+
+    def _actions(
+        self, obs: NDArray[np.float32], tasks: NDArray[np.int64], *, random: bool
+    ) -> NDArray[Any]:
+        """The policy's actions, or uniform random ones during the warm-up."""
+        pool = self.pool
+        n = pool.num_slots
+        if not random:
+            return np.asarray(self.policy.act(obs, tasks).actions)
+        if pool.discrete:
+            u = self.warmup_rng.uniform(n)
+            return np.minimum((u * pool.action_dim).astype(np.int64), pool.action_dim - 1)
+        u = self.warmup_rng.uniform(n * pool.action_dim)
+        return (2.0 * u - 1.0).astype(np.float32).reshape(n, pool.action_dim)
 
     def _update(self) -> dict[str, float]:
         """One gradient step: one batch over all tasks, priorities fed back."""

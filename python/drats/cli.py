@@ -39,7 +39,7 @@ _FIELDS = (
     "updates_per_step",
 )
 _SAMPLER_OPTIONS = ("eta", "step_size", "eps", "target")
-_PPO_OPTIONS = ("lr", "epochs", "minibatches", "clip", "ent_coef", "hidden")
+_LEARNER_OPTIONS = ("lr", "epochs", "minibatches", "clip", "ent_coef", "hidden", "fast_matmul")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--clip", type=float, help="PPO ratio clip")
     add("--ent-coef", type=float, help="PPO entropy bonus")
     add("--hidden", type=lambda s: [int(x) for x in s.split(",") if x], help="e.g. 400,400,400")
+    add(
+        "--fast-matmul",
+        action="store_const",
+        const=True,
+        help="SAC: bfloat16 matmul inputs on CPUs with AMX/AVX512-BF16 (TF32 on CUDA)",
+    )
     add("--replay-alloc", help="SAC: split each batch over tasks: equal (default) or drats (by q)")
     add("--per", action=argparse.BooleanOptionalAction, help="SAC: prioritized replay per task")
     add("--batch-size", type=int, help="SAC batch size (suite default)")
@@ -116,13 +122,13 @@ def _train(args: argparse.Namespace) -> int:
 
     given = {name: getattr(args, name) for name in _FIELDS if getattr(args, name) is not None}
     sampler_opts = {n: getattr(args, n) for n in _SAMPLER_OPTIONS if getattr(args, n) is not None}
-    ppo_opts = {n: getattr(args, n) for n in _PPO_OPTIONS if getattr(args, n) is not None}
+    learner_opts = {n: getattr(args, n) for n in _LEARNER_OPTIONS if getattr(args, n) is not None}
     if args.resume is not None:
         run_dir = args.resume
         config_path = run_dir / "config.json"
         if not config_path.exists():
             raise ConfigError(f"--resume {run_dir}: no config.json there (not a drats run)")
-        extra = sorted((set(given) - {"steps"}) | set(sampler_opts) | set(ppo_opts))
+        extra = sorted((set(given) - {"steps"}) | set(sampler_opts) | set(learner_opts))
         extra += ["out"] if args.out is not None else []
         if extra:
             names = ", ".join("--" + n.replace("_", "-") for n in extra)
@@ -134,7 +140,7 @@ def _train(args: argparse.Namespace) -> int:
         if "steps" in given:
             config = config.with_steps(given["steps"])
     else:
-        config = TrainConfig(**given, sampler_options=sampler_opts, learner_options=ppo_opts)
+        config = TrainConfig(**given, sampler_options=sampler_opts, learner_options=learner_opts)
         run_dir = (
             args.out
             or Path("runs")

@@ -15,8 +15,9 @@ import pytest
 
 gym = pytest.importorskip("gymnasium")
 
-from drats.adapters.gym_pool import GymEnvPool, GymFamily, SlotEnvPool  # noqa: E402
+from drats.adapters.gym_pool import GymEnvPool, GymFamily  # noqa: E402
 from drats.adapters.process_pool import ProcessEnvPool, WorkerError  # noqa: E402
+from drats.adapters.slot_pool import SlotEnvPool  # noqa: E402
 from drats.domain.errors import (  # noqa: E402
     CheckpointError,
     ConfigError,

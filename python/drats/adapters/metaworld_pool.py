@@ -42,8 +42,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.adapters._checks import as_seed, positive_int
-from drats.adapters.gym_pool import EnvFamily, SlotEnvPool
 from drats.adapters.process_pool import ProcessEnvPool
+from drats.adapters.slot_pool import EnvFamily, SlotEnvPool
 from drats.domain.errors import ConfigError
 from drats.domain.ports import EnvPool, StateDict
 from drats.domain.types import PoolStep

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.adapters._checks import INTEGER, check_shape, check_state_config, one_dim, positive_int
-from drats.adapters.gym_pool import (
+from drats.adapters.slot_pool import (
     SLOT_KEYS,
     EnvFamily,
     SlotEnvPool,

@@ -91,3 +91,12 @@ def test_resume_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 2
     assert main(["eval", str(tmp_path / "nowhere.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_tensorboard_events_when_installed(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *SHORT]) == 0
+    events = list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert events
+    assert events[0].stat().st_size > 0

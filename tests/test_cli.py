@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from drats.application.checkpoint import read_checkpoint
 from drats.application.run_log import read_rows
 from drats.cli import main
 
@@ -27,6 +28,7 @@ SHORT = ["--steps", "2048", "--eval-every", "1024", "--no-progress", "--threads"
         (["--sampler", "uniform", "--eta", "3"], "sampler 'uniform' takes no option 'eta'"),
         (["--epochs", "0"], "ppo epochs must be >= 1"),
         (["--suite", "gym:"], "needs at least one Gymnasium env id"),
+        (["--target", "1,2,3"], "target"),
     ],
 )
 def test_invalid_options_exit_with_one_line(
@@ -69,6 +71,16 @@ def test_train_eval_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     pytest.importorskip("matplotlib")
     assert main(["plot", str(run), "--out", str(tmp_path / "c.png")]) == 0
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_per_task_targets(tmp_path: Path) -> None:
+    run = tmp_path / "smt"
+    argv = ["train", "--sampler", "smt", "--target", "0.5,0.6,0.7,0.8", "--out", str(run)]
+    assert main([*argv, *SHORT]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["sampler_options"]["target"] == [0.5, 0.6, 0.7, 0.8]
+    _, parts = read_checkpoint(run)
+    assert parts["sampler"]["base_targets"].tolist() == [0.5, 0.6, 0.7, 0.8]
 
 
 @pytest.mark.parametrize("sampler", ["uniform", "hedge", "lp", "smt"])

@@ -342,3 +342,11 @@ def test_idle_envs_are_capped() -> None:
         pool.close()
     with pytest.raises(ConfigError, match="max_idle_envs"):
         GymEnvPool(IDS, 3, max_idle_envs=-1)
+
+
+def test_contract_checker_process_backend() -> None:
+    def make(n: int, *, seed: int) -> ProcessEnvPool:
+        family = GymFamily(IDS, 20)
+        return ProcessEnvPool(family, n, seed=seed, max_episode_steps=20, num_workers=2)
+
+    check_env_pool(make)

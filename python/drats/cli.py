@@ -42,6 +42,14 @@ _SAMPLER_OPTIONS = ("eta", "step_size", "eps", "target")
 _LEARNER_OPTIONS = ("lr", "epochs", "minibatches", "clip", "ent_coef", "hidden", "fast_matmul")
 
 
+def _floats(text: str) -> float | list[float]:
+    """``"5"`` -> 5.0; ``"1,2,3"`` -> [1.0, 2.0, 3.0] (a value per task)."""
+    values = [float(part) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers: {text!r}")
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad option in one line (no usage dump) and exits with 2."""
 
@@ -80,7 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     add("--eta", type=float, help="DRATS/LP KL strength")
     add("--step-size", type=float, help="DRATS/LP mirror-ascent step size")
     add("--eps", type=float, help="probability floor (default 1/(4K) or the suite's)")
-    add("--target", type=float, help="target return (SMT: per-task threshold)")
+    add(
+        "--target",
+        type=_floats,
+        help="target return, one value or one per task (e.g. 4000,5000,...); SMT: thresholds",
+    )
     add("--lr", type=float, help="PPO learning rate")
     add("--epochs", type=int, help="PPO epochs per rollout")
     add("--minibatches", type=int, help="PPO minibatches per epoch")

@@ -86,7 +86,7 @@ def test_bad_input() -> None:
         pool.step([0, 4])
     with pytest.raises(UnknownTaskError):
         pool.reset_slots([0], [4])
-    with pytest.raises(InvalidInputError, match="repeat"):
+    with pytest.raises(InvalidInputError, match="more than once"):
         pool.reset_slots([1, 1], [0, 0])
     with pytest.raises(TypeError):
         pool.step([0.5, 1.0])

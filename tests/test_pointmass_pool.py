@@ -192,7 +192,7 @@ def test_bad_input() -> None:
         pool.step(np.full((2, 2), "a"))
     with pytest.raises(UnknownTaskError):
         pool.reset_slots([0], [4])
-    with pytest.raises(InvalidInputError, match="repeat"):
+    with pytest.raises(InvalidInputError, match="more than once"):
         pool.reset_slots([1, 1], [0, 0])
     with pytest.raises(ConfigError):
         PointMassEnvPool(0)

@@ -93,6 +93,28 @@ def check_ids(ids: NDArray[np.int64], limit: int, name: str, what: str = "task i
         raise UnknownTaskError(f"{name}: {what} {int(ids[bad][0])} is outside [0, {limit})")
 
 
+def check_reset_args(
+    slots: ArrayLike, task_ids: ArrayLike, num_slots: int, num_tasks: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Validated ``(slots, task_ids)`` of ``reset_slots``: int64[M] each, slots distinct.
+
+    Raises:
+        InvalidDtypeError: non-integer ids.
+        InvalidInputError: not 1-D, different lengths or a slot listed twice.
+        UnknownTaskError: a slot outside [0, N) or a task id outside [0, K).
+    """
+    s = one_dim(slots, "slots", INTEGER, np.int64)
+    t = one_dim(task_ids, "task_ids", INTEGER, np.int64)
+    if s.shape != t.shape:
+        raise InvalidInputError(f"slots has {len(s)} entries but task_ids has {len(t)}")
+    check_ids(s, num_slots, "slots", "slot")
+    check_ids(t, num_tasks, "task_ids")
+    if len(np.unique(s)) != len(s):
+        values, counts = np.unique(s, return_counts=True)
+        raise InvalidInputError(f"slots lists slot {int(values[counts > 1][0])} more than once")
+    return s, t
+
+
 def count_arg(value: object, name: str) -> int:
     """``value`` as an int >= 0 for a call argument (InvalidInputError otherwise)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:

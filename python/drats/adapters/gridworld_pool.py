@@ -20,11 +20,10 @@ from numpy.typing import ArrayLike, NDArray
 from drats.adapters._checks import (
     INTEGER,
     as_array,
-    check_ids,
+    check_reset_args,
     check_shape,
     check_state_arrays,
     check_state_config,
-    one_dim,
     positive_int,
 )
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
@@ -113,13 +112,7 @@ class GridWorldEnvPool(EnvPool):
         return self.reset_slots(np.arange(self._n), task_ids)
 
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
-        where = one_dim(slots, "slots", INTEGER, np.int64)
-        ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
-        check_shape(ids, where.shape, "task_ids", symbols=("len(slots)",))
-        check_ids(where, self._n, "slots", what="slot")
-        check_ids(ids, self.num_tasks, "task_ids")
-        if np.unique(where).size != where.size:
-            raise InvalidInputError(f"slots must not repeat a slot, got {where.tolist()}")
+        where, ids = check_reset_args(slots, task_ids, self._n, self.num_tasks)
         self._pos[where] = 0
         self._tasks[where] = ids
         self._steps[where] = 0

@@ -38,13 +38,19 @@ from typing import Any, NoReturn
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters._checks import INTEGER, check_shape, check_state_config, one_dim, positive_int
+from drats.adapters._checks import (
+    INTEGER,
+    check_reset_args,
+    check_shape,
+    check_state_config,
+    one_dim,
+    positive_int,
+)
 from drats.adapters.slot_pool import (
     SLOT_KEYS,
     EnvFamily,
     SlotEnvPool,
     check_actions,
-    check_reset_args,
     pool_dims,
 )
 from drats.domain.errors import CheckpointError, ConfigError, DratsError, InvalidInputError

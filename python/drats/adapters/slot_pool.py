@@ -35,7 +35,7 @@ from drats.adapters._checks import (
     as_array,
     as_seed,
     check_finite,
-    check_ids,
+    check_reset_args,
     check_shape,
     check_state_arrays,
     check_state_config,
@@ -76,28 +76,6 @@ def check_actions(
     check_finite(arr, "actions")
     clipped: NDArray[np.float32] = np.clip(arr, -1.0, 1.0)
     return clipped
-
-
-def check_reset_args(
-    slots: ArrayLike, task_ids: ArrayLike, num_slots: int, num_tasks: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Validated ``(slots, task_ids)`` of ``reset_slots``: int64[M] each, slots distinct.
-
-    Raises:
-        InvalidDtypeError: non-integer ids.
-        InvalidInputError: not 1-D, different lengths or a slot listed twice.
-        UnknownTaskError: a slot outside [0, N) or a task id outside [0, K).
-    """
-    s = one_dim(slots, "slots", INTEGER, np.int64)
-    t = one_dim(task_ids, "task_ids", INTEGER, np.int64)
-    if s.shape != t.shape:
-        raise InvalidInputError(f"slots has {len(s)} entries but task_ids has {len(t)}")
-    check_ids(s, num_slots, "slots", "slot")
-    check_ids(t, num_tasks, "task_ids")
-    if len(np.unique(s)) != len(s):
-        values, counts = np.unique(s, return_counts=True)
-        raise InvalidInputError(f"slots lists slot {int(values[counts > 1][0])} more than once")
-    return s, t
 
 
 # ------------------------------------------------------------------------------ env families

@@ -10,16 +10,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.adapters._checks import (
-    INTEGER,
     NUMERIC,
     as_array,
     as_seed,
     check_finite,
-    check_ids,
+    check_reset_args,
     check_shape,
     check_state_arrays,
     check_state_config,
-    one_dim,
     positive_int,
 )
 from drats.domain.errors import InvalidInputError
@@ -84,13 +82,7 @@ class FakeEnvPool(EnvPool):
         return self.reset_slots(np.arange(self._n), task_ids)
 
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
-        where = one_dim(slots, "slots", INTEGER, np.int64)
-        ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
-        check_shape(ids, where.shape, "task_ids", symbols=("len(slots)",))
-        check_ids(where, self._n, "slots", what="slot")
-        check_ids(ids, self._k, "task_ids")
-        if np.unique(where).size != where.size:
-            raise InvalidInputError("slots must not repeat a slot")
+        where, ids = check_reset_args(slots, task_ids, self._n, self._k)
         for slot in where.tolist():
             self._start[slot] = 2.0 * self._rngs[slot].uniform(1)[0] - 1.0
         self._tasks[where], self._steps[where], self._returns[where] = ids, 0, 0.0

@@ -49,7 +49,6 @@ def evaluate(policy: Policy, pool: EnvPool, episodes_per_task: int) -> EvalResul
     pending = list(np.repeat(np.arange(k), episodes_per_task))[::-1]  # pop() takes task 0 first
     done = np.zeros(k, dtype=np.int64)
     success, returns, lengths = np.zeros(k), np.zeros(k), np.zeros(k)
-    counted = np.zeros(n, dtype=bool)  # the slot's current episode is a real one
 
     def assign(count: int) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         tasks = np.zeros(count, dtype=np.int64)
@@ -59,7 +58,7 @@ def evaluate(policy: Policy, pool: EnvPool, episodes_per_task: int) -> EvalResul
                 tasks[i], real[i] = pending.pop(), True
         return tasks, real
 
-    tasks, counted = assign(n)
+    tasks, counted = assign(n)  # counted: the slot's current episode is a real one
     obs = pool.reset(tasks)
     while done.sum() < k * episodes_per_task:
         actions = policy.act(obs, tasks, deterministic=True).actions

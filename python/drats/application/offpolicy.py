@@ -93,13 +93,11 @@ class OffPolicyTrainer(Trainer):
 
     def _interact(self, vector_steps: int) -> tuple[IterationStats, dict[str, float]]:
         cfg, c = self.config, self.counters
-        pool, sampler, replay = self.pool, self.sampler, self.replay
+        pool, replay = self.pool, self.replay
         n, k = pool.num_slots, pool.num_tasks
         assert self.obs is not None
         obs, tasks = self.obs, self.tasks
-        stats = IterationStats(
-            np.zeros(k), np.zeros(k), np.zeros(k, np.int64), np.zeros(k, np.int64)
-        )
+        stats = IterationStats.zeros(k)
         sums: dict[str, float] = {}
         updates_before = self.updates
         warmup = cfg.resolved("warmup_steps")
@@ -118,22 +116,8 @@ class OffPolicyTrainer(Trainer):
             self.seconds["act"] += t1 - t0
             self.seconds["env"] += t2 - t1
             self.seconds["replay"] += t3 - t2
-            stats.steps += np.bincount(tasks, minlength=k)
-            eps = out.episodes
-            if len(eps):
-                sampler.observe(eps.task_ids, eps.returns, eps.successes)
-                np.add.at(stats.returns, eps.task_ids, eps.returns)
-                np.add.at(stats.successes, eps.task_ids, eps.successes.astype(np.float64))
-                np.add.at(stats.episodes, eps.task_ids, 1)
-            obs = out.obs.copy()
-            ended = np.flatnonzero(out.terminated | out.truncated)
-            if ended.size:
-                new = sampler.sample(ended.size)
-                t4 = clock()
-                obs[ended] = pool.reset_slots(ended, new)
-                self.seconds["env"] += clock() - t4
-                tasks = tasks.copy()
-                tasks[ended] = new
+            obs, tasks = self._advance(out, tasks, stats)  # resets count as env time
+            self.seconds["env"] += clock() - t3
             c.env_steps += n
             if c.env_steps >= warmup:
                 self.update_credit += cfg.updates_per_step
@@ -141,10 +125,7 @@ class OffPolicyTrainer(Trainer):
                     self.update_credit -= 1.0
                     for key, value in self._update().items():
                         sums[key] = sums.get(key, 0.0) + value
-        self.obs, self.tasks = obs, tasks
-        self.counters.steps_per_task += stats.steps
-        self.counters.episodes_per_task += stats.episodes
-        self.last_stats = stats
+        self._close_stats(obs, tasks, stats)
         done = self.updates - updates_before
         losses = {key: value / done for key, value in sums.items()} if done else {}
         losses["updates"] = float(self.updates)

@@ -21,7 +21,7 @@ from drats.application.evaluation import EvalResult, evaluate
 from drats.application.run_log import MetricsLog, MetricsSink, Progress
 from drats.domain.errors import CheckpointError
 from drats.domain.ports import EnvPool, Policy, TaskSampler
-from drats.domain.types import Rollout
+from drats.domain.types import PoolStep, Rollout
 
 
 @dataclass
@@ -42,6 +42,11 @@ class IterationStats:
     successes: NDArray[np.float64]
     episodes: NDArray[np.int64]
     steps: NDArray[np.int64]
+
+    @classmethod
+    def zeros(cls, num_tasks: int) -> IterationStats:
+        k = num_tasks
+        return cls(np.zeros(k), np.zeros(k), np.zeros(k, np.int64), np.zeros(k, np.int64))
 
     def mean(self, values: NDArray[np.float64]) -> list[float | None]:
         return [float(v / c) if c else None for v, c in zip(values, self.episodes, strict=True)]
@@ -152,18 +157,15 @@ class Trainer:
         self.log.close()
 
     def _collect(self, length: int) -> tuple[Rollout, IterationStats]:
-        pool, policy, sampler = self.pool, self.policy, self.sampler
+        pool, policy = self.pool, self.policy
         n, k = pool.num_slots, pool.num_tasks
         assert self.obs is not None
         obs, tasks = self.obs, self.tasks
         buf: dict[str, list[Any]] = {key: [] for key in Rollout.__dataclass_fields__}
-        stats = IterationStats(
-            np.zeros(k), np.zeros(k), np.zeros(k, np.int64), np.zeros(k, np.int64)
-        )
+        stats = IterationStats.zeros(k)
         for _ in range(length):
             step = policy.act(obs, tasks)
             out = pool.step(step.actions)
-            ended = np.flatnonzero(out.terminated | out.truncated)
             bootstrap = np.zeros(n, dtype=np.float32)
             cut = np.flatnonzero(out.truncated & ~out.terminated)
             if cut.size:  # value of the final observation, so a time limit is not a terminal
@@ -176,26 +178,41 @@ class Trainer:
             buf["rewards"].append(out.rewards)
             buf["dones"].append(out.terminated | out.truncated)
             buf["bootstrap"].append(bootstrap)
-            stats.steps += np.bincount(tasks, minlength=k)
-            eps = out.episodes
-            if len(eps):
-                sampler.observe(eps.task_ids, eps.returns, eps.successes)
-                np.add.at(stats.returns, eps.task_ids, eps.returns)
-                np.add.at(stats.successes, eps.task_ids, eps.successes.astype(np.float64))
-                np.add.at(stats.episodes, eps.task_ids, 1)
-            obs = out.obs.copy()
-            if ended.size:
-                new = sampler.sample(ended.size)
-                obs[ended] = pool.reset_slots(ended, new)
-                tasks = tasks.copy()
-                tasks[ended] = new
+            obs, tasks = self._advance(out, tasks, stats)
+        self._close_stats(obs, tasks, stats)
+        last_values = policy.act(obs, tasks).extras["value"]
+        arrays = {key: np.stack(values) for key, values in buf.items() if key != "last_values"}
+        return Rollout(last_values=last_values, **arrays), stats
+
+    def _advance(
+        self, out: PoolStep, tasks: NDArray[np.int64], stats: IterationStats
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """After one pool step: count it, feed the finished episodes to the sampler, and
+        restart every ended slot on a task drawn from q; returns the next (obs, tasks)."""
+        stats.steps += np.bincount(tasks, minlength=stats.steps.size)
+        eps = out.episodes
+        if len(eps):
+            self.sampler.observe(eps.task_ids, eps.returns, eps.successes)
+            np.add.at(stats.returns, eps.task_ids, eps.returns)
+            np.add.at(stats.successes, eps.task_ids, eps.successes.astype(np.float64))
+            np.add.at(stats.episodes, eps.task_ids, 1)
+        obs = out.obs.copy()
+        ended = np.flatnonzero(out.terminated | out.truncated)
+        if ended.size:
+            new = self.sampler.sample(ended.size)
+            obs[ended] = self.pool.reset_slots(ended, new)
+            tasks = tasks.copy()
+            tasks[ended] = new
+        return obs, tasks
+
+    def _close_stats(
+        self, obs: NDArray[np.float32], tasks: NDArray[np.int64], stats: IterationStats
+    ) -> None:
+        """Keep where the slots stand and add the iteration's counts to the run's."""
         self.obs, self.tasks = obs, tasks
         self.counters.steps_per_task += stats.steps
         self.counters.episodes_per_task += stats.episodes
-        last_values = policy.act(obs, tasks).extras["value"]
-        arrays = {key: np.stack(values) for key, values in buf.items() if key != "last_values"}
         self.last_stats = stats
-        return Rollout(last_values=last_values, **arrays), stats
 
     # ------------------------------------------------------------------------ logging
 

@@ -40,7 +40,7 @@ ALPHA, BETA = 0.6, 0.4
 SEED = 0
 
 #: Implementations in the order the summary shows them.
-IMPL_ORDER = ("cpp", "numpy", "cpprb", "torchrl", "numpy-choice")
+IMPL_ORDER = ("cpp", "numpy", "cpprb", "torchrl", "numpy-choice", "row-gather")
 
 #: Optional implementations that were skipped this session, with the reason.
 UNAVAILABLE: dict[str, str] = {}
@@ -56,27 +56,40 @@ class Target:
     text: str
     max_us: float  # median time per call, microseconds
     min_speedup_vs_numpy: float | None = None
+    #: The time target restated against the same run's bare row gather ("row-gather"): at
+    #: most this many times its median. Machines differ far more in memory latency than the
+    #: absolute targets allow for; this ratio is what carries from one machine to another.
+    max_ratio_vs_gather: float | None = None
 
     def check(self, medians: dict[str, float]) -> str:
         cpp = medians.get("cpp")
         if cpp is None:
             return "n/a"
-        failed = []
-        if cpp > self.max_us:
-            failed.append("time")
+        verdicts = ["time: " + ("yes" if cpp <= self.max_us else "no")]
+        if self.max_ratio_vs_gather is not None:
+            gather = medians.get("row-gather")
+            if gather is None:
+                verdicts.append("vs row-gather: not measured")
+            else:
+                ok = cpp <= self.max_ratio_vs_gather * gather
+                verdicts.append(f"vs row-gather: {'yes' if ok else 'no'} ({cpp / gather:.2f}x)")
         if self.min_speedup_vs_numpy is not None:
             numpy_us = medians.get("numpy")
             if numpy_us is None:
-                failed.append("numpy not measured")
-            elif numpy_us < self.min_speedup_vs_numpy * cpp:
-                failed.append("speed-up")
-        return "yes" if not failed else f"no ({', '.join(failed)})"
+                verdicts.append("vs numpy: not measured")
+            else:
+                verdicts.append(
+                    "vs numpy: " + ("yes" if numpy_us >= self.min_speedup_vs_numpy * cpp else "no")
+                )
+        return "; ".join(verdicts)
 
 
 #: group name -> target; also the order of the summary's rows.
 TARGETS: dict[str, Target] = {
-    "sample 10x128": Target("<= 60 us, >= 4x numpy", 60.0, 4.0),
-    "sample 50x26": Target("<= 60 us, >= 4x numpy", 60.0, 4.0),
+    # The foundation issue puts a bare gather of 1,280 packed rows at about 27 us on its
+    # machine, so its 60 us target is 60 / 27 = 2.2x that floor.
+    "sample 10x128": Target("<= 60 us (<= 2.2x row-gather), >= 4x numpy", 60.0, 4.0, 60 / 27),
+    "sample 50x26": Target("<= 60 us (<= 2.2x row-gather), >= 4x numpy", 60.0, 4.0, 60 / 27),
     "update_priorities 1280": Target("<= 10 us", 10.0),
     "add 10 (one vector-env step)": Target("<= 5 us", 5.0),
     "task draws 1M (50 tasks)": Target("<= 10 ns per draw", 10_000.0),
@@ -289,6 +302,14 @@ def replay_factory() -> Callable[[str, int], Any]:
         return cache[key]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def packed_rows() -> np.ndarray:
+    """TOTAL packed transitions (obs, action, reward, next_obs, terminated: 84 float32, 336
+    bytes a row) for the ``row-gather`` floor of the sample groups."""
+    rng = np.random.default_rng(SEED + 2)
+    return rng.standard_normal((TOTAL, 2 * OBS_DIM + ACT_DIM + 2), dtype=np.float32)
 
 
 @pytest.fixture(scope="session")

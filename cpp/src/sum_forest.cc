@@ -14,6 +14,13 @@ namespace {
 
 constexpr int64_t kF = SumForest::kFanout;
 
+// The level-major search prefetches the node group of the query this many places ahead in
+// the same level, so a bounded number of misses is in flight while the current query is
+// resolved. Prefetching a whole level's groups at once before searching it stalled on a
+// high-latency VM (the prefetches queue behind full miss buffers, and the early groups are
+// evicted again before use): 430 -> 250-290 us for a 10 x 128 sample from 10 x 100k leaves.
+constexpr int64_t kSearchAhead = 32;
+
 int64_t RoundUp(int64_t n) { return (n + kF - 1) / kF * kF; }
 
 double GroupSum(const double* c) {
@@ -182,13 +189,14 @@ void SumForest::DescendFrom(size_t start, const int64_t* trees, double* u, int64
   for (size_t l = start; l-- > 0;) {
     const double* level = levels_[l].data();
     const int64_t width = width_[l];
-    for (int64_t j = 0; j < n; ++j) {
-      out[j] = out[j] * kF + Descend(level + trees[j] * width + out[j] * kF, &u[j]);
+    for (int64_t j = 0; j < std::min(n, kSearchAhead); ++j) {
+      DRATS_PREFETCH(level + trees[j] * width + out[j] * kF);
     }
-    if (l > 0) {
-      const double* below = levels_[l - 1].data();
-      const int64_t below_width = width_[l - 1];
-      for (int64_t j = 0; j < n; ++j) DRATS_PREFETCH(below + trees[j] * below_width + out[j] * kF);
+    for (int64_t j = 0; j < n; ++j) {
+      if (j + kSearchAhead < n) {
+        DRATS_PREFETCH(level + trees[j + kSearchAhead] * width + out[j + kSearchAhead] * kF);
+      }
+      out[j] = out[j] * kF + Descend(level + trees[j] * width + out[j] * kF, &u[j]);
     }
   }
   if (values != nullptr) {

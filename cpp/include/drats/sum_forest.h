@@ -52,9 +52,9 @@ class SumForest {
   // never returned; if rounding leaves u >= total(tree), the last leaf with a positive value.
   // Preconditions (caller's): total(tree) > 0, u >= 0.
   int64_t Find(int64_t tree, double u) const;
-  // Find for n queries (query j in trees[j] at u[j]) in one level-major sweep that prefetches
-  // each query's next line one level ahead. u is used as scratch (overwritten); if `values`
-  // is given, values[j] receives the value of the leaf found.
+  // Find for n queries (query j in trees[j] at u[j]) in one level-major sweep that, within
+  // each level, prefetches the node group of a query a fixed distance ahead. u is used as
+  // scratch (overwritten); if `values` is given, values[j] receives the value of the leaf found.
   void FindBatch(const int64_t* trees, double* u, int64_t n, int64_t* out,
                  double* values = nullptr) const;
   // FindBatch for stratified draws: counts[t] queries for tree t, trees in increasing order,

@@ -19,6 +19,13 @@ Implementations, measured in the same run on the same batch:
   round their inputs to bfloat16 (oneDNN; AMX where the CPU has it) and accumulate in
   float32. Not the same numerics as the other two: reported beside them, not instead of them.
 
+The summary also counts the multiply-adds of one update of each implementation from the layer
+shapes (:func:`update_macs`) and times, in the same session and threads, a plain float32
+``torch.mm`` of one hidden layer's shape (``[1280, 400] @ [400, 400]``, the best of several
+rounds): the machine's matmul peak for this workload. From the two follows the fastest any
+float32 update with drats' arithmetic could run here, and so the largest ratio to the reference
+that float32 can reach on this machine (``float32 ceiling``).
+
 Both use the same network sizes and the same SAC maths (tanh-squashed Gaussian actor, twin
 critics with the min target, per-task temperatures with target entropy -|A|, weighted critic
 loss, |TD| per row for priorities). Rounds alternate between the implementations
@@ -31,6 +38,7 @@ ratio, with the range over rounds) is printed at the end and written to ``.bench
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import os
 import platform
@@ -58,6 +66,53 @@ ROUNDS, STEPS_PER_ROUND, WARMUP = 7, 4, 3
 
 #: implementation -> seconds per update of every round (filled by the tests below).
 RESULTS: dict[str, list[float]] = {}
+#: best plain float32 matmul rate of one hidden layer's shape, FLOP/s (filled below).
+PEAK: dict[str, float] = {}
+
+
+# ------------------------------------------------------------------------- arithmetic count
+
+
+def _layer_macs(widths: list[int]) -> list[int]:
+    """Multiply-adds per row of each linear layer of an MLP with these widths."""
+    return [a * b for a, b in itertools.pairwise(widths)]
+
+
+def update_macs(impl: str) -> int:
+    """Multiply-adds of one MT-SAC update of ``impl`` (matmuls only; both compute all heads).
+
+    A linear layer's forward pass costs ``in * out`` per row; its backward pass as much again
+    for the weight gradient and again for the input gradient, which the first layer of a
+    network fed by data does not need. Per row:
+
+    * both: actor forward on ``next_obs`` and on ``obs``, actor backward; target twin forward;
+      online twin forward on ``(obs, action)`` and its full backward; online twin forward on
+      ``(obs, new action)`` for the actor loss;
+    * drats: that last backward yields input gradients only (detached critic weights);
+    * reference: that last backward also computes the critics' weight gradients (thrown away).
+    """
+    actor = _layer_macs([OBS_DIM, *HIDDEN, K * 2 * ACT_DIM])
+    critic = _layer_macs([OBS_DIM + ACT_DIM, *HIDDEN, K])
+    a_fwd, a_first = sum(actor), actor[0]
+    c_fwd, c_first = 2 * sum(critic), 2 * critic[0]  # twin
+    common = 2 * a_fwd + (2 * a_fwd - a_first) + c_fwd + c_fwd + (2 * c_fwd - c_first) + c_fwd
+    pi_backward = {"reference": 2 * c_fwd}.get(impl, c_fwd)
+    return BATCH * (common + pi_backward)
+
+
+def matmul_peak(rounds: int = 5, calls: int = 50) -> float:
+    """FLOP/s of the best round of a plain ``[BATCH, 400] @ [400, 400]`` float32 torch.mm."""
+    width = HIDDEN[1]
+    a, w = torch.randn(BATCH, width), torch.randn(width, width)
+    for _ in range(5):
+        a @ w
+    best = math.inf
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            a @ w
+        best = min(best, (time.perf_counter() - start) / calls)
+    return 2.0 * BATCH * width * width / best
 
 
 # -------------------------------------------------------------------------------- reference
@@ -223,6 +278,7 @@ def test_sac_updates_interleaved(threads: int) -> None:
     """Alternating rounds of both implementations: the numbers the summary reports."""
     result = _interleaved(learners(), make_batch(), ROUNDS, STEPS_PER_ROUND)
     RESULTS.update(result)
+    PEAK["flops"] = matmul_peak()
     for name, secs in result.items():
         assert all(math.isfinite(s) and s > 0 for s in secs), name
 
@@ -239,7 +295,7 @@ def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFix
     """Print and write the summary of :func:`test_sac_updates_interleaved` (runs last)."""
     if not RESULTS:
         pytest.skip("the interleaved benchmark did not run")
-    lines = summary_lines(RESULTS)
+    lines = summary_lines(RESULTS, PEAK.get("flops"))
     with capsys.disabled():
         print("\n" + "\n".join(lines))
     out = Path(request.config.rootpath) / ".benchmarks"
@@ -260,15 +316,28 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def summary_lines(results: dict[str, list[float]]) -> list[str]:
-    """A markdown table: updates/s (median and range over rounds) and the ratio to reference."""
+def summary_lines(results: dict[str, list[float]], peak: float | None = None) -> list[str]:
+    """A markdown table: updates/s (median and range over rounds), the ratio to reference, the
+    matmul work of an update and the share of the matmul peak it runs at; then the float32
+    ceiling of the ratio on this machine (when ``peak``, FLOP/s, is given)."""
     ref = results["reference"]
     rows = [
-        ["implementation", "updates/s median", "range over rounds", "ms/update median", "ratio"]
+        [
+            "implementation",
+            "updates/s median",
+            "range over rounds",
+            "ms/update median",
+            "ratio",
+            "GFLOP/update",
+            "GFLOP/s (share of matmul peak)",
+        ]
     ]
     for name, secs in results.items():
         rate = [1.0 / s for s in secs]
         ratios = [r / o for r, o in zip(ref, secs, strict=True)]
+        flops = 2.0 * update_macs(name)
+        achieved = flops / statistics.median(secs)
+        share = f" ({achieved / peak:.0%})" if peak else ""
         rows.append(
             [
                 name,
@@ -276,8 +345,20 @@ def summary_lines(results: dict[str, list[float]]) -> list[str]:
                 f"{min(rate):.2f} - {max(rate):.2f}",
                 f"{statistics.median(secs) * 1e3:.1f}",
                 f"{statistics.median(ratios):.2f}x ({min(ratios):.2f} - {max(ratios):.2f})",
+                f"{flops / 1e9:.2f}",
+                f"{achieved / 1e9:.1f}{share}",
             ]
         )
+    ceiling = []
+    if peak:
+        fastest = 2.0 * update_macs("drats") / peak
+        ceiling = [
+            f"Matmul peak (best plain float32 `[{BATCH}, {HIDDEN[1]}] @ [{HIDDEN[1]}, "
+            f"{HIDDEN[1]}]`, same threads): {peak / 1e9:.1f} GFLOP/s. float32 ceiling: an "
+            f"update with drats' arithmetic at that peak and no other cost takes "
+            f"{fastest * 1e3:.1f} ms, i.e. at most {statistics.median(ref) / fastest:.2f}x "
+            "the reference's median on this machine.  ",
+        ]
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
 
     def line(cells: list[str]) -> str:
@@ -298,5 +379,6 @@ def summary_lines(results: dict[str, list[float]]) -> list[str]:
         "ratio = reference seconds per update / this one's, per round (median, range).  ",
         f"{machine}; torch {torch.__version__}.  ",
         "drats fast_matmul changes the numerics (bfloat16 matmul inputs); drats and "
-        "reference are float32 throughout.  ",
+        "reference are float32 throughout (its GFLOP/s counts its work as float32 FLOPs).  ",
+        *ceiling,
     ]

@@ -43,6 +43,10 @@ std::string ShapeStr(const Shape& s) {
 template <typename T>
 py::array_t<T, py::array::c_style> AsArray(const py::handle& obj, const char* name,
                                            const char* kinds) {
+  // Fast path: already a C-contiguous array of T (what the trainers pass on every step).
+  if (py::array_t<T, py::array::c_style>::check_(obj)) {
+    return py::reinterpret_borrow<py::array_t<T, py::array::c_style>>(obj);
+  }
   py::array a = py::array::ensure(obj);
   if (!a) throw DtypeError(std::string(name) + " must be array-like");
   const char kind = a.dtype().kind();
@@ -85,7 +89,8 @@ std::vector<T> ToVector(const py::handle& obj, const char* name, const char* kin
 // Takes `mu` without holding the GIL (so no thread ever waits for the mutex while holding the
 // GIL, which rules out deadlock), then returns with both held.
 std::unique_lock<std::mutex> LockWithoutGil(std::mutex& mu) {
-  std::unique_lock<std::mutex> lock(mu, std::defer_lock);
+  std::unique_lock<std::mutex> lock(mu, std::try_to_lock);  // never waits: safe with the GIL
+  if (lock.owns_lock()) return lock;  // uncontended, the usual case: skip the GIL round trip
   py::gil_scoped_release release;
   lock.lock();
   return lock;

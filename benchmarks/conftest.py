@@ -280,7 +280,9 @@ def _unavailable(impl: str, err: BaseException) -> None:
 @pytest.fixture(scope="session")
 def replay_factory() -> Callable[[str, int], Any]:
     """``get(impl, num_tasks)``: that replay, filled with TOTAL transitions; built once per
-    session. Skips when an optional implementation cannot be imported or does not work."""
+    session. Skips when an optional implementation cannot be imported or does not work.
+
+    """
     cache: dict[tuple[str, int], Any] = {}
 
     def get(impl: str, num_tasks: int) -> Any:

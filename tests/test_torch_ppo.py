@@ -113,10 +113,15 @@ def test_per_task_normalisation() -> None:
 
 @pytest.mark.parametrize("discrete", [True, False])
 def test_learns_a_two_task_bandit(discrete: bool) -> None:
-    pol = policy(discrete, seed=1)
+    # The Gaussian policy needs a gentler step and bigger rollouts to settle: with lr 1e-2 and
+    # 64-step rollouts its mean still swung by +-0.3 around the goal after 60 updates, so
+    # whether the test passed depended on the CPU's float rounding. With these settings the
+    # worst error over seeds 0-4 was 0.094.
+    config, steps, updates = (SMALL, 64, 60) if discrete else (SMALL.replace(lr=3e-3), 256, 100)
+    pol = policy(discrete, config, seed=1)
     rng = np.random.default_rng(1)
-    for _ in range(60):
-        pol.learn(bandit_rollout(pol, rng))
+    for _ in range(updates):
+        pol.learn(bandit_rollout(pol, rng, steps))
     obs = np.eye(3, dtype=np.float32)[[0, 1]]
     best = pol.act(obs, np.array([0, 1]), deterministic=True).actions
     if discrete:

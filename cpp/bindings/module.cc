@@ -86,8 +86,9 @@ std::vector<T> ToVector(const py::handle& obj, const char* name, const char* kin
   return std::vector<T>(a.data(), a.data() + a.size());
 }
 
-// Takes `mu` without holding the GIL (so no thread ever waits for the mutex while holding the
-// GIL, which rules out deadlock), then returns with both held.
+// Takes `mu` and returns with both it and the GIL held. No thread ever waits for the mutex
+// while holding the GIL, which rules out deadlock: a free mutex is taken at once, a busy one
+// is waited for with the GIL released.
 std::unique_lock<std::mutex> LockWithoutGil(std::mutex& mu) {
   std::unique_lock<std::mutex> lock(mu, std::try_to_lock);  // never waits: safe with the GIL
   if (lock.owns_lock()) return lock;  // uncontended, the usual case: skip the GIL round trip

@@ -19,6 +19,7 @@ reads a fresh set of rows (a pool of 256 index sets, cycled) so that nothing sta
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -65,7 +66,7 @@ def _bench_row_gather(benchmark: Any, rows: np.ndarray, batch: int) -> None:
     rng = np.random.default_rng(2)
     index_sets = rng.integers(0, len(rows), size=(256, batch))
     out = np.empty((batch, rows.shape[1]), dtype=rows.dtype)
-    calls = iter(range(1 << 62))
+    calls = itertools.count()
 
     def gather() -> None:
         np.take(rows, index_sets[next(calls) % len(index_sets)], axis=0, out=out)

@@ -11,7 +11,8 @@ Implementations, all measured in the same run: ``cpp`` (drats' C++ core), ``nump
 numpy reference) and, when importable and working, ``cpprb`` and ``torchrl``. Neither of the
 last two knows about tasks, so each gets one prioritized buffer per task behind the drats call
 signature (see :class:`PerTaskAdapter`); the per-task routing is part of what they are timed on,
-just as it is for drats.
+just as it is for drats. The sample groups also time ``row-gather`` (bench_replay.py), a bare
+gather of packed rows: the memory floor the sample targets are restated against.
 
 After pytest-benchmark's own tables, :func:`pytest_terminal_summary` prints one table: the
 median time per call of every implementation, the C++ path's speed-up over each of them and
@@ -280,9 +281,7 @@ def _unavailable(impl: str, err: BaseException) -> None:
 @pytest.fixture(scope="session")
 def replay_factory() -> Callable[[str, int], Any]:
     """``get(impl, num_tasks)``: that replay, filled with TOTAL transitions; built once per
-    session. Skips when an optional implementation cannot be imported or does not work.
-
-    """
+    session. Skips when an optional implementation cannot be imported or does not work."""
     cache: dict[tuple[str, int], Any] = {}
 
     def get(impl: str, num_tasks: int) -> Any:

@@ -57,19 +57,31 @@ py::array_t<T, py::array::c_style> AsArray(const py::handle& obj, const char* na
   return py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(a);
 }
 
-template <typename T>
-void CheckShape(const py::array_t<T, py::array::c_style>& a, const Shape& want, const char* name) {
-  Shape got(a.shape(), a.shape() + a.ndim());
-  if (got != want) {
-    throw std::invalid_argument(std::string(name) + " must have shape " + ShapeStr(want) +
-                                ", got " + ShapeStr(got));
-  }
-}
-
 Shape Prepend(py::ssize_t n, const Shape& tail) {
   Shape s{n};
   s.insert(s.end(), tail.begin(), tail.end());
   return s;
+}
+
+// Checks that `a` has shape (n, *tail). Allocates nothing unless it throws: on the per-step
+// calls (add of one vector step) building the shapes as vectors cost more than the copy.
+template <typename T>
+void CheckShape(const py::array_t<T, py::array::c_style>& a, py::ssize_t n, const Shape& tail,
+                const char* name) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(tail.size()) + 1 && a.shape(0) == n;
+  for (size_t i = 0; ok && i < tail.size(); ++i) ok = a.shape(i + 1) == tail[i];
+  if (!ok) {
+    throw std::invalid_argument(std::string(name) + " must have shape " +
+                                ShapeStr(Prepend(n, tail)) + ", got " +
+                                ShapeStr(Shape(a.shape(), a.shape() + a.ndim())));
+  }
+}
+
+// Checks that `a` is 1-D of length n.
+template <typename T>
+void CheckShape(const py::array_t<T, py::array::c_style>& a, py::ssize_t n, const char* name) {
+  static const Shape kNoTail;
+  CheckShape(a, n, kNoTail, name);
 }
 
 // Moves a vector into a numpy array without copying (the array owns the vector).
@@ -183,18 +195,18 @@ class PyReplay {
     auto r = AsArray<float>(rewards, "rewards", "fiub");
     auto no = AsArray<float>(next_obs, "next_obs", "fiub");
     auto d = AsArray<float>(terminated, "terminated", "fiub");
-    CheckShape(o, Prepend(n, obs_shape_), "obs");
-    CheckShape(a, Prepend(n, action_shape_), "actions");
-    CheckShape(r, {n}, "rewards");
-    CheckShape(no, Prepend(n, obs_shape_), "next_obs");
-    CheckShape(d, {n}, "terminated");
+    CheckShape(o, n, obs_shape_, "obs");
+    CheckShape(a, n, action_shape_, "actions");
+    CheckShape(r, n, "rewards");
+    CheckShape(no, n, obs_shape_, "next_obs");
+    CheckShape(d, n, "terminated");
     auto lock = LockWithoutGil(mu_);
     core_.Add(n, ids.data(), o.data(), a.data(), r.data(), no.data(), d.data());
   }
 
   py::tuple Sample(const py::handle& counts_obj, double beta) {
     auto counts = AsArray<int64_t>(counts_obj, "counts", "iu");
-    CheckShape(counts, {static_cast<py::ssize_t>(core_.config().num_tasks)}, "counts");
+    CheckShape(counts, static_cast<py::ssize_t>(core_.config().num_tasks), "counts");
     auto lock = LockWithoutGil(mu_);
     const py::ssize_t b = core_.CheckCounts(counts.data());
     // All eight outputs in one recycled block, each part 64-byte aligned.
@@ -236,7 +248,7 @@ class PyReplay {
     auto idx = AsArray<int64_t>(indices_obj, "indices", "iu");
     auto pri = AsArray<double>(priorities_obj, "priorities", "fiub");
     if (idx.ndim() != 1) throw std::invalid_argument("indices must be 1-D");
-    CheckShape(pri, {idx.shape(0)}, "priorities");
+    CheckShape(pri, idx.shape(0), "priorities");
     auto lock = LockWithoutGil(mu_);
     core_.UpdatePriorities(idx.shape(0), idx.data(), pri.data());
   }
@@ -331,8 +343,8 @@ class PySampler {
     auto ret = AsArray<double>(returns_obj, "returns", "fiub");
     auto suc = AsArray<int64_t>(successes_obj, "successes", "biu");
     if (ids.ndim() != 1) throw std::invalid_argument("task_ids must be 1-D");
-    CheckShape(ret, {ids.shape(0)}, "returns");
-    CheckShape(suc, {ids.shape(0)}, "successes");
+    CheckShape(ret, ids.shape(0), "returns");
+    CheckShape(suc, ids.shape(0), "successes");
     std::vector<uint8_t> flags(suc.size());
     for (py::ssize_t i = 0; i < suc.size(); ++i) {
       const int64_t v = suc.data()[i];
@@ -434,10 +446,10 @@ class PySumForest {
   py::array_t<int64_t> FindStratified(const py::handle& counts_obj, const py::handle& u_obj) const {
     auto counts = AsArray<int64_t>(counts_obj, "counts", "iu");
     auto u = AsArray<double>(u_obj, "u", "fiu");
-    CheckShape(counts, {static_cast<py::ssize_t>(forest_.num_trees())}, "counts");
+    CheckShape(counts, static_cast<py::ssize_t>(forest_.num_trees()), "counts");
     py::ssize_t n = 0;
     for (int64_t t = 0; t < forest_.num_trees(); ++t) n += counts.data()[t];
-    CheckShape(u, {n}, "u");
+    CheckShape(u, n, "u");
     std::vector<int64_t> trees(n);
     for (int64_t t = 0, j = 0; t < forest_.num_trees(); ++t) {
       for (int64_t c = 0; c < counts.data()[t]; ++c, ++j) {
@@ -454,7 +466,7 @@ class PySumForest {
     auto trees = AsArray<int64_t>(trees_obj, "trees", "iu");
     auto u = AsArray<double>(u_obj, "u", "fiu");
     if (trees.ndim() != 1) throw std::invalid_argument("trees must be 1-D");
-    CheckShape(u, {trees.shape(0)}, "u");
+    CheckShape(u, trees.shape(0), "u");
     for (py::ssize_t j = 0; j < u.size(); ++j) CheckQuery(trees.data()[j], u.data()[j]);
     std::vector<double> scratch(u.data(), u.data() + u.size());
     py::array_t<int64_t> out(u.size());

@@ -54,6 +54,8 @@ PerTaskReplay::PerTaskReplay(const ReplayConfig& config)
       positions_(config.num_tasks, 0),
       sizes_(config.num_tasks, 0),
       max_priority_(config.num_tasks, 1.0),
+      max_leaf_(config.num_tasks, 0.0),
+      max_leaf_source_(config.num_tasks, 0.0),
       rng_(config.seed) {}
 
 void PerTaskReplay::CheckTask(int64_t task, const char* what) const {
@@ -76,6 +78,14 @@ void PerTaskReplay::LeavesInPlace(double* raw, int64_t n) const {
 double PerTaskReplay::Leaf(double raw_priority) const {
   LeavesInPlace(&raw_priority, 1);  // the same arithmetic as a batch update
   return raw_priority;
+}
+
+double PerTaskReplay::MaxLeaf(int64_t task) {
+  if (max_leaf_source_[task] != max_priority_[task]) {  // the first call, or the max grew
+    max_leaf_[task] = Leaf(max_priority_[task]);
+    max_leaf_source_[task] = max_priority_[task];
+  }
+  return max_leaf_[task];
 }
 
 int64_t PerTaskReplay::size(int64_t task) const {
@@ -114,7 +124,7 @@ void PerTaskReplay::Add(int64_t n, const int64_t* task_ids, const float* obs, co
     row[od + ad] = rewards[i];
     std::memcpy(row + od + ad + 1, next_obs + i * od, od * sizeof(float));
     row[2 * od + ad + 1] = terminated[i];
-    forest_.Set(t, slot, Leaf(max_priority_[t]));
+    forest_.Set(t, slot, MaxLeaf(t));
     positions_[t] = slot + 1 == cap ? 0 : slot + 1;
     if (sizes_[t] < cap) ++sizes_[t];
   }

@@ -17,10 +17,16 @@ namespace {
 std::string Str(int64_t v) { return std::to_string(v); }
 
 void CheckFinite(const float* x, int64_t n, const char* name) {
-  // Accumulating x - x is NaN exactly when some x is NaN or infinite; one pass, vectorisable.
-  float acc = 0.0f;
-  for (int64_t i = 0; i < n; ++i) acc += x[i] - x[i];
-  if (acc != 0.0f)
+  // A float is NaN or infinite exactly when its exponent bits are all ones. OR-ing an integer
+  // flag vectorises; the float sum of x - x this replaced could not (float addition does not
+  // reassociate), and its chain of dependent adds was most of an add of one vector step.
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bad |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  if (bad != 0)
     throw std::invalid_argument(std::string(name) + " must be finite (found NaN or inf)");
 }
 

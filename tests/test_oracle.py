@@ -163,6 +163,10 @@ def run_replay_script(make, seed: int) -> tuple[list, dict]:
         out.append(batch)
         if len(batch):
             buf.update_priorities(batch.indices, rng.exponential(size=len(batch)) + 1e-3)
+            # Also in any order, tasks interleaved and some indices repeated (the last wins):
+            # the C++ core sorts these by task itself, where sampled ones come grouped.
+            mixed = rng.permutation(np.concatenate([batch.indices, batch.indices[::3]]))
+            buf.update_priorities(mixed, rng.exponential(size=len(mixed)) + 1e-3)
     return out, buf.state_dict()
 
 

@@ -214,13 +214,22 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
   const int64_t k = config_.num_tasks, cap = config_.capacity_per_task;
   const int64_t limit = k * cap;
   scratch_tasks_.resize(n);
-  for (int64_t i = 0; i < n; ++i) {
+  scratch_slots_.resize(n);
+  scratch_u_.resize(n);
+  int64_t* tasks = scratch_tasks_.data();
+  int64_t* slots = scratch_slots_.data();
+  double* leaves = scratch_u_.data();
+  // Validate everything before changing anything. The indices a Sample returns come grouped
+  // by task in increasing order; `grouped` notes whether these do.
+  bool grouped = true;
+  for (int64_t i = 0, previous = 0; i < n; ++i) {
     const int64_t idx = indices[i];
     if (idx < 0 || idx >= limit) {
       throw std::out_of_range("indices: index " + Str(idx) + " is outside [0, " + Str(limit) + ")");
     }
-    const int64_t t = idx / cap;  // the only division per index
-    if (idx - t * cap >= sizes_[t]) {
+    const int64_t t = idx / cap;  // one division per index (a second if they need grouping)
+    const int64_t slot = idx - t * cap;
+    if (slot >= sizes_[t]) {
       throw std::out_of_range("indices: index " + Str(idx) + " points at an empty slot");
     }
     const double p = priorities[i];
@@ -228,27 +237,39 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
       throw std::invalid_argument("priorities must be finite and > 0, got " + std::to_string(p) +
                                   " at position " + Str(i));
     }
-    scratch_tasks_[i] = t;
+    tasks[i] = t;
+    slots[i] = slot;
+    leaves[i] = p;
+    grouped &= t >= previous;
+    previous = t;
   }
-  // Group the updates by task (stable counting sort, so the last of a repeated index still
-  // wins), then hand each tree its whole share at once.
-  scratch_offsets_.assign(k + 1, 0);
-  for (int64_t i = 0; i < n; ++i) ++scratch_offsets_[scratch_tasks_[i] + 1];
-  for (int64_t t = 0; t < k; ++t) scratch_offsets_[t + 1] += scratch_offsets_[t];
-  scratch_fill_.assign(scratch_offsets_.begin(), scratch_offsets_.end() - 1);
-  scratch_slots_.resize(n);
-  scratch_u_.resize(n);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t t = scratch_tasks_[i];
-    const int64_t at = scratch_fill_[t]++;
-    scratch_slots_[at] = indices[i] - t * cap;
-    scratch_u_[at] = priorities[i];
-    if (priorities[i] > max_priority_[t]) max_priority_[t] = priorities[i];
+  // Each tree takes its whole share at once. Grouped indices are already in runs of one task;
+  // others are grouped first by a stable counting sort (the last of a repeated index still
+  // wins). Skipping the sort matters: its per-task fill counter is a chain of dependent
+  // increments through memory, about as slow as the whole validation pass.
+  if (!grouped) {
+    scratch_offsets_.assign(k + 1, 0);
+    for (int64_t i = 0; i < n; ++i) ++scratch_offsets_[tasks[i] + 1];
+    for (int64_t t = 0; t < k; ++t) scratch_offsets_[t + 1] += scratch_offsets_[t];
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t t = indices[i] / cap;
+      const int64_t at = scratch_offsets_[t]++;
+      tasks[at] = t;
+      slots[at] = indices[i] - t * cap;
+      leaves[at] = priorities[i];
+    }
   }
-  LeavesInPlace(scratch_u_.data(), n);
-  for (int64_t t = 0; t < k; ++t) {
-    const int64_t begin = scratch_offsets_[t], m = scratch_offsets_[t + 1] - begin;
-    forest_.SetBatch(t, scratch_slots_.data() + begin, scratch_u_.data() + begin, m);
+  for (int64_t begin = 0, end = 0; begin < n; begin = end) {
+    const int64_t t = tasks[begin];
+    double highest = max_priority_[t];
+    for (end = begin; end < n && tasks[end] == t; ++end) highest = std::max(highest, leaves[end]);
+    max_priority_[t] = highest;
+  }
+  LeavesInPlace(leaves, n);
+  for (int64_t begin = 0, end = 0; begin < n; begin = end) {
+    const int64_t t = tasks[begin];
+    for (end = begin + 1; end < n && tasks[end] == t;) ++end;
+    forest_.SetBatch(t, slots + begin, leaves + begin, end - begin);
   }
 }
 

@@ -114,7 +114,7 @@ class PerTaskReplay {
   CounterRng rng_;
   // Per-call buffers, kept to avoid reallocating on every call.
   std::vector<double> scratch_u_;
-  std::vector<int64_t> scratch_slots_, scratch_tasks_, scratch_offsets_, scratch_fill_;
+  std::vector<int64_t> scratch_slots_, scratch_tasks_, scratch_offsets_;
 };
 
 }  // namespace drats

@@ -87,7 +87,7 @@ double PerTaskReplay::Leaf(double raw_priority) const {
 }
 
 double PerTaskReplay::MaxLeaf(int64_t task) {
-  if (max_leaf_source_[task] != max_priority_[task]) {  // the first call, or the max grew
+  if (max_leaf_source_[task] != max_priority_[task]) {  // first call, update or loaded state
     max_leaf_[task] = Leaf(max_priority_[task]);
     max_leaf_source_[task] = max_priority_[task];
   }

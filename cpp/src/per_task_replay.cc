@@ -259,17 +259,21 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
       leaves[at] = priorities[i];
     }
   }
+  // One walk finds the runs and raises each task's max; the trees take the runs after the
+  // exponent, which runs once over the whole batch.
+  scratch_runs_.clear();
   for (int64_t begin = 0, end = 0; begin < n; begin = end) {
     const int64_t t = tasks[begin];
     double highest = max_priority_[t];
     for (end = begin; end < n && tasks[end] == t; ++end) highest = std::max(highest, leaves[end]);
     max_priority_[t] = highest;
+    scratch_runs_.push_back(begin);
   }
+  scratch_runs_.push_back(n);
   LeavesInPlace(leaves, n);
-  for (int64_t begin = 0, end = 0; begin < n; begin = end) {
-    const int64_t t = tasks[begin];
-    for (end = begin + 1; end < n && tasks[end] == t;) ++end;
-    forest_.SetBatch(t, slots + begin, leaves + begin, end - begin);
+  for (size_t r = 0; r + 1 < scratch_runs_.size(); ++r) {
+    const int64_t begin = scratch_runs_[r];
+    forest_.SetBatch(tasks[begin], slots + begin, leaves + begin, scratch_runs_[r + 1] - begin);
   }
 }
 

@@ -115,6 +115,7 @@ class PerTaskReplay {
   // Per-call buffers, kept to avoid reallocating on every call.
   std::vector<double> scratch_u_;
   std::vector<int64_t> scratch_slots_, scratch_tasks_, scratch_offsets_;
+  std::vector<int64_t> scratch_runs_;  // UpdatePriorities: where each task's run starts, then n
 };
 
 }  // namespace drats

@@ -208,3 +208,56 @@ def test_replay_state_loads_across_implementations() -> None:
     a, b = cpp.sample(counts), ref.sample(counts)
     np.testing.assert_array_equal(a.indices, b.indices)
     np.testing.assert_array_equal(a.obs, b.obs)
+
+
+_I64 = np.iinfo(np.int64)
+
+
+@pytest.mark.parametrize(
+    "indices",
+    [
+        [9, 10, 3],  # tasks 1, 1, 0: not grouped
+        [9, 2, 10, 2],  # task 1 again after task 0, and a repeated index
+        [0, 1, 17, 18, 17],  # grouped with a repeat
+        [int(_I64.min)],
+        [int(_I64.max)],
+        [-1],
+        [0, 1, 24],  # a valid run, then one past the end
+        [0, 1, 13],  # a valid run, then an empty slot of the next task
+        [9, 10, 5],  # an empty slot of a task seen before
+        [16, 2, -(2**40)],  # out of range after the runs changed direction
+    ],
+)
+def test_update_priorities_index_runs_match_numpy(indices: list[int]) -> None:
+    """The C++ core reads the task of a run of indices once; any order of indices, and a bad
+    one at any point of a run, ends as in the numpy twin: the same state, or the same error
+    with nothing applied."""
+
+    def filled(cls):
+        buf = cls(3, 8, 2, 1, alpha=0.6, seed=0)
+        ids = np.repeat(np.arange(3), 5)  # slots 0..4 of each task filled, 5..7 empty
+        n = ids.size
+        buf.add(ids, np.ones((n, 2)), np.ones((n, 1)), np.ones(n), np.ones((n, 2)), np.zeros(n))
+        return buf
+
+    priorities = np.linspace(0.5, 4.0, len(indices))
+    results = []
+    for cls in (CppPerTaskReplay, NumpyPerTaskReplay):
+        buf = filled(cls)
+        before = buf.state_dict()
+        try:
+            buf.update_priorities(np.array(indices, dtype=np.int64), priorities)
+        except Exception as err:  # noqa: BLE001 - the type is compared below
+            after = buf.state_dict()
+            for key in before:
+                np.testing.assert_array_equal(np.asarray(after[key]), np.asarray(before[key]))
+            results.append((type(err), None))
+        else:
+            results.append((None, buf.state_dict()))
+    (cpp_err, cpp_state), (ref_err, ref_state) = results
+    assert cpp_err is ref_err
+    if cpp_state is not None:
+        for key in ("priorities", "max_priority"):
+            np.testing.assert_allclose(
+                np.asarray(cpp_state[key]), np.asarray(ref_state[key]), rtol=1e-12, err_msg=key
+            )

@@ -222,14 +222,24 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
   // Validate everything before changing anything. The indices a Sample returns come grouped
   // by task in increasing order; `grouped` notes whether these do.
   bool grouped = true;
-  for (int64_t i = 0, previous = 0; i < n; ++i) {
+  // The task whose index range [first, first + cap) the last index fell in, and its size: the
+  // other indices of its run need no division.
+  int64_t t = 0, first = 0, filled = sizes_[0];
+  for (int64_t i = 0; i < n; ++i) {
     const int64_t idx = indices[i];
-    if (idx < 0 || idx >= limit) {
-      throw std::out_of_range("indices: index " + Str(idx) + " is outside [0, " + Str(limit) + ")");
+    if (static_cast<uint64_t>(idx) - static_cast<uint64_t>(first) >= static_cast<uint64_t>(cap)) {
+      if (idx < 0 || idx >= limit) {
+        throw std::out_of_range("indices: index " + Str(idx) + " is outside [0, " + Str(limit) +
+                                ")");
+      }
+      const int64_t next = idx / cap;
+      grouped &= next > t || i == 0;
+      t = next;
+      first = t * cap;
+      filled = sizes_[t];
     }
-    const int64_t t = idx / cap;  // one division per index (a second if they need grouping)
-    const int64_t slot = idx - t * cap;
-    if (slot >= sizes_[t]) {
+    const int64_t slot = idx - first;
+    if (slot >= filled) {
       throw std::out_of_range("indices: index " + Str(idx) + " points at an empty slot");
     }
     const double p = priorities[i];
@@ -240,8 +250,6 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
     tasks[i] = t;
     slots[i] = slot;
     leaves[i] = p;
-    grouped &= t >= previous;
-    previous = t;
   }
   // Each tree takes its whole share at once. Grouped indices are already in runs of one task;
   // others are grouped first by a stable counting sort (the last of a repeated index still
@@ -250,12 +258,12 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
   if (!grouped) {
     scratch_offsets_.assign(k + 1, 0);
     for (int64_t i = 0; i < n; ++i) ++scratch_offsets_[tasks[i] + 1];
-    for (int64_t t = 0; t < k; ++t) scratch_offsets_[t + 1] += scratch_offsets_[t];
+    for (int64_t u = 0; u < k; ++u) scratch_offsets_[u + 1] += scratch_offsets_[u];
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t t = indices[i] / cap;
-      const int64_t at = scratch_offsets_[t]++;
-      tasks[at] = t;
-      slots[at] = indices[i] - t * cap;
+      const int64_t u = indices[i] / cap;
+      const int64_t at = scratch_offsets_[u]++;
+      tasks[at] = u;
+      slots[at] = indices[i] - u * cap;
       leaves[at] = priorities[i];
     }
   }
@@ -263,10 +271,10 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
   // exponent, which runs once over the whole batch.
   scratch_runs_.clear();
   for (int64_t begin = 0, end = 0; begin < n; begin = end) {
-    const int64_t t = tasks[begin];
-    double highest = max_priority_[t];
-    for (end = begin; end < n && tasks[end] == t; ++end) highest = std::max(highest, leaves[end]);
-    max_priority_[t] = highest;
+    const int64_t u = tasks[begin];
+    double highest = max_priority_[u];
+    for (end = begin; end < n && tasks[end] == u; ++end) highest = std::max(highest, leaves[end]);
+    max_priority_[u] = highest;
     scratch_runs_.push_back(begin);
   }
   scratch_runs_.push_back(n);

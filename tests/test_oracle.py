@@ -23,6 +23,7 @@ from drats import (
     mirror_ascent_step,
     project_floor,
 )
+from drats.domain.errors import DratsError
 
 K_MAX = 12
 gaps_st = st.integers(1, K_MAX).flatmap(
@@ -247,7 +248,7 @@ def test_update_priorities_index_runs_match_numpy(indices: list[int]) -> None:
         before = buf.state_dict()
         try:
             buf.update_priorities(np.array(indices, dtype=np.int64), priorities)
-        except Exception as err:  # noqa: BLE001 - the type is compared below
+        except DratsError as err:  # the type is compared below
             after = buf.state_dict()
             for key in before:
                 np.testing.assert_array_equal(np.asarray(after[key]), np.asarray(before[key]))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from drats import _core
-from drats.domain.errors import InvalidInputError, UnknownTaskError
+from drats.domain.errors import InvalidDtypeError, InvalidInputError, UnknownTaskError
 
 
 def model_find(leaves: np.ndarray, u: float) -> int:
@@ -23,6 +23,9 @@ class SumForestMachine(RuleBasedStateMachine):
     @initialize(trees=st.integers(1, 3), capacity=st.integers(1, 600))
     def make(self, trees: int, capacity: int) -> None:
         self.forest = _core.SumForest(trees, capacity)
+        # Takes every change leaf by leaf: its sums must equal, to the bit, those the batch
+        # updates leave in `forest` (each node is always the same sum of its children).
+        self.twin = _core.SumForest(trees, capacity)
         self.leaves = np.zeros((trees, capacity))
 
     @rule(data=st.data(), value=st.floats(0.0, 1e3) | st.just(0.0))
@@ -30,7 +33,24 @@ class SumForestMachine(RuleBasedStateMachine):
         t = data.draw(st.integers(0, self.leaves.shape[0] - 1))
         i = data.draw(st.integers(0, self.leaves.shape[1] - 1))
         self.forest.set(t, i, value)
+        self.twin.set(t, i, value)
         self.leaves[t, i] = value
+
+    @rule(data=st.data())
+    def set_batch(self, data: st.DataObject) -> None:
+        # Up to 100 slots in any order, repeats allowed (the last wins): large batches on a
+        # small tree take the whole-level path, small ones the slot-by-slot one.
+        t = data.draw(st.integers(0, self.leaves.shape[0] - 1))
+        n = data.draw(st.integers(0, 100))
+        cap = self.leaves.shape[1]
+        slots = data.draw(st.lists(st.integers(0, cap - 1), min_size=n, max_size=n))
+        if data.draw(st.booleans()):
+            slots.sort()  # as a sample's indices come
+        values = data.draw(st.lists(st.floats(0.0, 1e3) | st.just(0.0), min_size=n, max_size=n))
+        self.forest.set_batch(t, np.asarray(slots, dtype=np.int64), np.asarray(values))
+        for i, v in zip(slots, values, strict=True):
+            self.twin.set(t, i, v)
+            self.leaves[t, i] = v
 
     @rule(data=st.data())
     def find(self, data: st.DataObject) -> None:
@@ -91,6 +111,7 @@ class SumForestMachine(RuleBasedStateMachine):
             return
         for t in range(self.leaves.shape[0]):
             assert self.forest.total(t) == pytest.approx(self.leaves[t].sum(), rel=1e-12, abs=1e-12)
+            assert self.forest.total(t) == self.twin.total(t)
             i = self.leaves.shape[1] // 2
             assert self.forest.get(t, i) == self.leaves[t, i]
 
@@ -159,3 +180,18 @@ def test_bad_input() -> None:
         forest.set(0, 0, -1.0)
     with pytest.raises(InvalidInputError):
         _core.SumForest(1, 0)
+    forest.set(1, 3, 2.0)
+    bad_batches = [
+        (UnknownTaskError, 1, [3, 8], [1.0, 1.0]),  # a slot past the capacity
+        (UnknownTaskError, 1, [-1], [1.0]),
+        (UnknownTaskError, 2, np.zeros(0, np.int64), []),  # an unknown tree, nothing to set
+        (InvalidInputError, 1, [3, 4], [1.0, float("nan")]),
+        (InvalidInputError, 1, [3], [-1.0]),
+        (InvalidInputError, 1, [3, 4], [1.0]),  # lengths differ
+        (InvalidDtypeError, 1, [3.0], [1.0]),
+    ]
+    for error, tree, slots, values in bad_batches:
+        with pytest.raises(error):
+            forest.set_batch(tree, slots, values)
+        assert forest.total(1) == 2.0  # nothing applied
+        assert forest.get(1, 3) == 2.0

@@ -431,6 +431,21 @@ class PySumForest {
     }
     forest_.Set(tree, i, value);
   }
+  void SetBatch(int64_t tree, const py::handle& slots_obj, const py::handle& values_obj) {
+    auto slots = AsArray<int64_t>(slots_obj, "slots", "iu");
+    auto values = AsArray<double>(values_obj, "values", "fiu");
+    if (slots.ndim() != 1) throw std::invalid_argument("slots must be 1-D");
+    CheckShape(values, slots.shape(0), "values");
+    for (py::ssize_t j = 0; j < slots.size(); ++j) {
+      CheckLeaf(tree, slots.data()[j]);
+      const double v = values.data()[j];
+      if (!(std::isfinite(v) && v >= 0.0)) {
+        throw std::invalid_argument("values must be finite and >= 0");
+      }
+    }
+    if (slots.size() == 0) CheckLeaf(tree, 0);
+    forest_.SetBatch(tree, slots.data(), values.data(), slots.size());
+  }
   double Get(int64_t tree, int64_t i) const {
     CheckLeaf(tree, i);
     return forest_.Get(tree, i);
@@ -528,6 +543,8 @@ PYBIND11_MODULE(_core, m) {
   py::class_<PySumForest>(m, "SumForest")
       .def(py::init<int64_t, int64_t>(), py::arg("num_trees"), py::arg("capacity"))
       .def("set", &PySumForest::Set, py::arg("tree"), py::arg("index"), py::arg("value"))
+      .def("set_batch", &PySumForest::SetBatch, py::arg("tree"), py::arg("slots"),
+           py::arg("values"))
       .def("get", &PySumForest::Get, py::arg("tree"), py::arg("index"))
       .def("total", &PySumForest::Total, py::arg("tree"))
       .def("find", &PySumForest::Find, py::arg("tree"), py::arg("u"))

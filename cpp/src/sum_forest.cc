@@ -21,6 +21,11 @@ constexpr int64_t kF = SumForest::kFanout;
 // evicted again before use): 430 -> 250-290 us for a 10 x 128 sample from 10 x 100k leaves.
 constexpr int64_t kSearchAhead = 32;
 
+// SetBatch recomputes a whole level when it has at most 1/kDenseRatio as many nodes as the
+// batch has slots (in-process A/B, p10 of 4,000 priority updates of a sample's indices:
+// 10 x 128 -1 to -4 us, 50 x 26 -0.6 to -0.8 us; ratio 2 gained less).
+constexpr int64_t kDenseRatio = 4;
+
 int64_t RoundUp(int64_t n) { return (n + kF - 1) / kF * kF; }
 
 double GroupSum(const double* c) {
@@ -102,12 +107,19 @@ void SumForest::SetBatch(int64_t tree, const int64_t* slots, const double* value
   for (size_t l = 1; l < levels_.size(); ++l) {
     shift += 3;  // log2(kFanout)
     double* level = levels_[l].data() + tree * width_[l];
-    int64_t previous = -1;
-    for (int64_t j = 0; j < n; ++j) {
-      const int64_t node = slots[j] >> shift;
-      if (node == previous) continue;
-      level[node] = GroupSum(below + node * kF);
-      previous = node;
+    const int64_t groups = width_[l - 1] / kF;  // the tree's nodes on this level
+    if (groups * kDenseRatio <= n) {
+      // A narrow level: recomputing every node costs less than walking the n slots to find
+      // the few that changed (the same sums: an unchanged node is recomputed to its value).
+      for (int64_t g = 0; g < groups; ++g) level[g] = GroupSum(below + g * kF);
+    } else {
+      int64_t previous = -1;
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t node = slots[j] >> shift;
+        if (node == previous) continue;
+        level[node] = GroupSum(below + node * kF);
+        previous = node;
+      }
     }
     below = level;
   }

@@ -43,7 +43,8 @@ class SumForest {
   // [0, capacity), values finite and >= 0.
   void Set(int64_t tree, int64_t i, double value);
   // leaves[slots[j]] = values[j] for j < n (the last wins for a repeated slot), then the
-  // ancestors level by level; a parent shared by consecutive slots is recomputed once.
+  // ancestors level by level; a parent shared by consecutive slots is recomputed once, and a
+  // level with at most n / 4 nodes is recomputed whole. Slots in any order.
   void SetBatch(int64_t tree, const int64_t* slots, const double* values, int64_t n);
   // All `capacity` leaves of `tree` from `values`, rebuilt in O(capacity).
   void Assign(int64_t tree, const double* values);

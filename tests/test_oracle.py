@@ -225,7 +225,7 @@ _I64 = np.iinfo(np.int64)
         [-1],
         [0, 1, 24],  # a valid run, then one past the end
         [0, 1, 13],  # a valid run, then an empty slot of the next task
-        [9, 10, 5],  # an empty slot of a task seen before
+        [9, 10, 5],  # an empty slot, in a lower task than the run before it
         [16, 2, -(2**40)],  # out of range after the runs changed direction
     ],
 )

@@ -258,12 +258,12 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
   if (!grouped) {
     scratch_offsets_.assign(k + 1, 0);
     for (int64_t i = 0; i < n; ++i) ++scratch_offsets_[tasks[i] + 1];
-    for (int64_t u = 0; u < k; ++u) scratch_offsets_[u + 1] += scratch_offsets_[u];
+    for (int64_t task = 0; task < k; ++task) scratch_offsets_[task + 1] += scratch_offsets_[task];
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t u = indices[i] / cap;
-      const int64_t at = scratch_offsets_[u]++;
-      tasks[at] = u;
-      slots[at] = indices[i] - u * cap;
+      const int64_t task = indices[i] / cap;
+      const int64_t at = scratch_offsets_[task]++;
+      tasks[at] = task;
+      slots[at] = indices[i] - task * cap;
       leaves[at] = priorities[i];
     }
   }
@@ -271,10 +271,12 @@ void PerTaskReplay::UpdatePriorities(int64_t n, const int64_t* indices, const do
   // exponent, which runs once over the whole batch.
   scratch_runs_.clear();
   for (int64_t begin = 0, end = 0; begin < n; begin = end) {
-    const int64_t u = tasks[begin];
-    double highest = max_priority_[u];
-    for (end = begin; end < n && tasks[end] == u; ++end) highest = std::max(highest, leaves[end]);
-    max_priority_[u] = highest;
+    const int64_t task = tasks[begin];
+    double highest = max_priority_[task];
+    for (end = begin; end < n && tasks[end] == task; ++end) {
+      highest = std::max(highest, leaves[end]);
+    }
+    max_priority_[task] = highest;
     scratch_runs_.push_back(begin);
   }
   scratch_runs_.push_back(n);

@@ -426,9 +426,7 @@ class PySumForest {
 
   void Set(int64_t tree, int64_t i, double value) {
     CheckLeaf(tree, i);
-    if (!(std::isfinite(value) && value >= 0.0)) {
-      throw std::invalid_argument("value must be finite and >= 0");
-    }
+    CheckValue(value);
     forest_.Set(tree, i, value);
   }
   void SetBatch(int64_t tree, const py::handle& slots_obj, const py::handle& values_obj) {
@@ -438,10 +436,7 @@ class PySumForest {
     CheckShape(values, slots.shape(0), "values");
     for (py::ssize_t j = 0; j < slots.size(); ++j) {
       CheckLeaf(tree, slots.data()[j]);
-      const double v = values.data()[j];
-      if (!(std::isfinite(v) && v >= 0.0)) {
-        throw std::invalid_argument("values must be finite and >= 0");
-      }
+      CheckValue(values.data()[j]);
     }
     if (slots.size() == 0) CheckLeaf(tree, 0);
     forest_.SetBatch(tree, slots.data(), values.data(), slots.size());
@@ -493,6 +488,11 @@ class PySumForest {
   void CheckLeaf(int64_t tree, int64_t i) const {
     if (tree < 0 || tree >= forest_.num_trees()) throw std::out_of_range("tree out of range");
     if (i < 0 || i >= forest_.capacity()) throw std::out_of_range("leaf index out of range");
+  }
+  static void CheckValue(double value) {
+    if (!(std::isfinite(value) && value >= 0.0)) {
+      throw std::invalid_argument("value must be finite and >= 0");
+    }
   }
   void CheckQuery(int64_t tree, double u) const {
     CheckLeaf(tree, 0);

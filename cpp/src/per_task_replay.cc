@@ -191,11 +191,10 @@ void PerTaskReplay::Sample(const int64_t* counts, double beta, const SampleOutpu
   const float max_weight = *std::max_element(out.weights, out.weights + total);
   for (int64_t i = 0; i < total; ++i) out.weights[i] /= max_weight;
   // 4. Gather the packed rows. Each row is prefetched twice: into the second level kFar rows
-  // ahead, then into the first kNear rows ahead. Prefetching into the first level alone
-  // (24 rows ahead) kept only a few first-level miss buffers' worth of rows in flight; the
-  // second-level stage took the median sample from 120-131 to 95-106 us (-19 to -22%) for
-  // 10 x 128 and 50 x 26 draws from 1M rows (in-process A/B, 2-core Xeon VM; far distances of
-  // 64-256 rows measured alike, a far first-level prefetch gained nothing).
+  // ahead, then into the first kNear rows ahead. Against first-level prefetches alone (24 rows
+  // ahead), the second-level stage took the median sample from 120-131 to 95-106 us (-19 to
+  // -22%) for 10 x 128 and 50 x 26 draws from 1M rows (in-process A/B, 2-core Xeon VM; far
+  // distances of 64-256 rows measured alike, a far first-level prefetch gained nothing).
   constexpr int64_t kFar = 128, kNear = 16;
   const size_t row_bytes = static_cast<size_t>(row_width_) * sizeof(float);
   auto prefetch_l2 = [&](int64_t index) {

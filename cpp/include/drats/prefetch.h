@@ -1,8 +1,7 @@
 // DRATS_PREFETCH(p): a hint to bring the cache line at p into every cache level ahead of use.
-// DRATS_PREFETCH_L2(p): the same hint for the second level and beyond only; on x86 it does not
-// hold one of the few first-level miss buffers for the whole miss, so many more of these can
-// be in flight (x86: prefetcht0 / prefetcht1). Both are nothing where the compiler has no such
-// builtin.
+// DRATS_PREFETCH_L2(p): the same hint for the second level and beyond only (x86: prefetcht1
+// instead of prefetcht0; some older AMD cores treat both alike). Both are nothing where the
+// compiler has no such builtin.
 #ifndef DRATS_PREFETCH_H_
 #define DRATS_PREFETCH_H_
 

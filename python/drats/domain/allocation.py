@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.domain.errors import ConfigError, EmptyTaskError, InvalidInputError
+from drats.domain.validation import MAX_DRAWS, int_in_range, real_array
 
 MODES = ("equal", "drats")
 
@@ -37,14 +38,13 @@ def allocate_batch(
 
     Args:
         mode: ``"equal"`` or ``"drats"``.
-        batch_size: rows in the batch (>= 1).
+        batch_size: rows in the batch, an integer in [1, MAX_DRAWS].
         sizes: int[K], transitions held per task (only emptiness matters).
         probs: float[K], the sampler's q (needed for ``"drats"``).
     """
     if mode not in MODES:
         raise ConfigError(f"replay allocation must be one of {MODES}, got {mode!r}")
-    if isinstance(batch_size, bool) or int(batch_size) < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size!r}")
+    batch_size = int_in_range(batch_size, "batch_size", 1, MAX_DRAWS)
     held = np.asarray(sizes)
     if held.ndim != 1 or held.dtype.kind not in "iu" or np.any(held < 0):
         raise InvalidInputError(f"sizes must be a 1-D array of counts >= 0, got {held!r}")
@@ -57,10 +57,14 @@ def allocate_batch(
         return counts
     if probs is None:
         raise InvalidInputError("the drats allocation needs the sampler's probs")
-    q = np.asarray(probs, dtype=np.float64)
+    q = real_array(probs, "probs")
     if q.shape != held.shape or not np.all(np.isfinite(q) & (q >= 0)):
         raise InvalidInputError(f"probs must be finite, >= 0 and of shape {held.shape}")
     weights = q[ready]
+    with np.errstate(over="ignore"):
+        total = float(weights.sum())
+    if not np.isfinite(total):  # every share would be divided by inf
+        raise InvalidInputError(f"probs must sum to a finite float64, got a sum of {total}")
     if weights.sum() <= 0:
         weights = np.ones_like(weights)
     k = weights.size

@@ -10,13 +10,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.domain.errors import ConfigError, InvalidInputError
+from drats.domain.validation import real_array, real_scalar
 
 #: Slack allowed when checking ``eps * K <= 1`` and ``sum(q) == 1``.
 SIMPLEX_TOL = 1e-9
 
 
 def _vector(x: ArrayLike, name: str, size: int | None = None) -> NDArray[np.float64]:
-    a = np.asarray(x, dtype=np.float64)
+    a = real_array(x, name)
     if a.ndim != 1 or a.shape[0] == 0:
         raise InvalidInputError(f"{name} must be a non-empty 1-D array, got shape {a.shape}")
     if size is not None and a.shape[0] != size:
@@ -33,22 +34,28 @@ def _simplex(q: ArrayLike, name: str) -> NDArray[np.float64]:
     return a
 
 
-def check_floor(eps: float, num_tasks: int) -> float:
-    """Validate a probability floor: ``0 <= eps`` and ``eps * K <= 1``."""
-    eps = float(eps)
+def check_floor(eps: float, num_tasks: int, name: str = "eps") -> float:
+    """Validate a probability floor: a real number with ``0 <= eps`` and ``eps * K <= 1``;
+    returns it as a float. ``name`` is the setting's name in the error message."""
+    eps = real_scalar(eps, name)
     if not np.isfinite(eps) or eps < 0 or eps * num_tasks > 1.0 + SIMPLEX_TOL:
-        raise ConfigError(f"eps must satisfy 0 <= eps <= 1/K = {1.0 / num_tasks:.6g}, got {eps}")
+        msg = f"{name} must satisfy 0 <= {name} <= 1/K = {1.0 / num_tasks:.6g}, got {eps}"
+        raise ConfigError(msg)
     return eps
 
 
-def check_step(eta: float, step_size: float) -> None:
-    """Validate ``eta > 0``, ``step_size >= 0`` and ``step_size / eta <= 1``."""
+def check_step(eta: float, step_size: float) -> tuple[float, float]:
+    """Validate real numbers ``eta > 0``, ``step_size >= 0`` and ``step_size / eta <= 1``;
+    returns them as floats."""
+    eta = real_scalar(eta, "eta")
+    step_size = real_scalar(step_size, "step_size")
     if not np.isfinite(eta) or eta <= 0:
         raise ConfigError(f"eta must be finite and > 0, got {eta}")
     if not np.isfinite(step_size) or step_size < 0:
         raise ConfigError(f"step_size must be finite and >= 0, got {step_size}")
     if step_size / eta > 1.0:
         raise ConfigError(f"step_size / eta must be <= 1, got {step_size}/{eta}")
+    return eta, step_size
 
 
 def project_floor(z: ArrayLike, eps: float) -> NDArray[np.float64]:
@@ -58,13 +65,17 @@ def project_floor(z: ArrayLike, eps: float) -> NDArray[np.float64]:
     ``z`` (equally if their ``z`` sums to 0); every free task below ``eps`` is clamped to
     ``eps``; repeat until nothing new is clamped. ``eps = 0`` only normalises ``z``. If the
     remaining mass goes negative or every task ends up clamped (both only when ``eps * K``
-    is 1 up to rounding), the result is uniform.
+    is 1 up to rounding), the result is uniform. ``sum(z)`` must not overflow float64.
     """
     v = _vector(z, "z")
     if np.any(v < 0):
         raise InvalidInputError("z must be >= 0")
     k = v.shape[0]
     eps = check_floor(eps, k)
+    with np.errstate(over="ignore"):
+        total_z = float(v.sum())
+    if not np.isfinite(total_z):  # the shares would all be divided by inf
+        raise InvalidInputError(f"z must sum to a finite float64, got a sum of {total_z}")
     clamped = np.zeros(k, dtype=bool)
     while True:
         mass = 1.0 - eps * int(clamped.sum())
@@ -91,13 +102,19 @@ def mirror_ascent_step(
     ``alpha = step_size / eta``;
     ``log q' = (1 - alpha) log q + alpha log(1/K) + step_size * g``; ``q' = softmax(log q')``;
     returns ``project_floor(q', eps)``. Repeated with constant ``g`` it converges to
-    ``project_floor(softmax(eta * g), eps)``.
+    ``project_floor(softmax(eta * g), eps)``. ``step_size * g`` must not overflow float64
+    (InvalidInputError otherwise).
     """
     qv = _simplex(q, "q")
     k = qv.shape[0]
     g = _vector(gaps, "gaps", k)
-    check_step(eta, step_size)
+    eta, step_size = check_step(eta, step_size)
     eps = check_floor(eps, k)
+    top = float(np.abs(g).max())
+    if not np.isfinite(step_size * top):  # inf logits would make the softmax NaN
+        raise InvalidInputError(
+            f"step_size * gaps overflows float64 (step_size={step_size!r}, largest |gap| {top!r})"
+        )
     alpha = step_size / eta
     logits = alpha * np.log(1.0 / k) + step_size * g
     if alpha < 1.0:
@@ -114,18 +131,24 @@ def hedge_step(
     """The earlier DoReMi-style variant: exponentiated gradient on positive gaps.
 
     ``w <- w * exp(lr * max(g, 0))``; normalise; ``w <- (1 - c) w + c / K``;
-    ``w <- max(w, min_prob)``; normalise again.
+    ``w <- max(w, min_prob)``; normalise again. ``lr * max(g, 0)`` must not overflow float64
+    (InvalidInputError otherwise).
     """
     wv = _vector(w, "w")
     if np.any(wv < 0) or wv.sum() <= 0:
         raise InvalidInputError("w must be >= 0 with a positive sum")
     k = wv.shape[0]
     g = _vector(gaps, "gaps", k)
+    lr = real_scalar(lr, "lr")
     if not np.isfinite(lr) or lr < 0:
         raise ConfigError(f"lr must be finite and >= 0, got {lr}")
+    smoothing = real_scalar(smoothing, "smoothing")
     if not 0.0 <= smoothing <= 1.0:
         raise ConfigError(f"smoothing must be in [0, 1], got {smoothing}")
-    min_prob = check_floor(min_prob, k)
+    min_prob = check_floor(min_prob, k, "min_prob")
+    top = float(np.maximum(g, 0.0).max())
+    if not np.isfinite(lr * top):  # inf logits would make the softmax NaN
+        raise InvalidInputError(f"lr * gaps overflows float64 (lr={lr!r}, largest gap {top!r})")
     with np.errstate(divide="ignore"):
         logits = np.log(wv) + lr * np.maximum(g, 0.0)
     e = np.exp(logits - logits.max())

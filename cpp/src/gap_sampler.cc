@@ -4,6 +4,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "drats/errors.h"
 
@@ -30,6 +31,10 @@ GapSampler::GapSampler(const GapSamplerConfig& config) : config_(config), rng_(c
   }
   if (config.success_window < 1) {
     throw ConfigError("success_window must be >= 1, got " + Str(config.success_window));
+  }
+  if (config.success_window > kMaxHistory / k) {  // one success flag per task and slot
+    throw ConfigError("num_tasks * success_window must be at most " + Str(kMaxHistory) +
+                      ", got " + Str(k) + " * " + Str(config.success_window));
   }
   if (!(config.success_threshold >= 0.0 && config.success_threshold < 1.0)) {
     throw ConfigError("success_threshold must be in [0, 1), got " +
@@ -67,7 +72,8 @@ void GapSampler::Observe(int64_t n, const int64_t* task_ids, const double* retur
                                   " at position " + Str(i));
     }
   }
-  GapSamplerState& s = state_;
+  // Applied to a copy, committed only if the next Update can weigh every task.
+  GapSamplerState s = state_;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t t = task_ids[i];
     s.window_sums[t] += returns[i];
@@ -88,6 +94,19 @@ void GapSampler::Observe(int64_t n, const int64_t* task_ids, const double* retur
       s.targets[t] = s.best_returns[t];
     }
   }
+  // The gap of every task observed here, as Update computes it, must be finite and stay
+  // finite times the step size (returns near the float64 limit would overflow).
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = task_ids[i];
+    const double gap =
+        (s.targets[t] - s.window_sums[t] / static_cast<double>(s.window_counts[t])) / s.targets[t];
+    if (!(std::isfinite(gap) && std::isfinite(config_.step_size * gap))) {
+      throw std::invalid_argument("returns: task " + Str(t) +
+                                  "'s window would give a gap that is not finite (its sum or its "
+                                  "ratio to the target overflows float64); nothing was recorded");
+    }
+  }
+  state_ = std::move(s);
 }
 
 const std::vector<double>& GapSampler::Update() {

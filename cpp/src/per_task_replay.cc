@@ -137,17 +137,26 @@ void PerTaskReplay::Add(int64_t n, const int64_t* task_ids, const float* obs, co
 }
 
 int64_t PerTaskReplay::CheckCounts(const int64_t* counts) const {
-  int64_t total = 0;
-  for (int64_t t = 0; t < config_.num_tasks; ++t) {
+  const int64_t k = config_.num_tasks;
+  for (int64_t t = 0; t < k; ++t) {
     if (counts[t] < 0) {
       throw std::invalid_argument("counts must be >= 0, got " + Str(counts[t]) + " for task " +
                                   Str(t));
     }
+  }
+  int64_t total = 0;
+  for (int64_t t = 0; t < k; ++t) {
+    if (counts[t] > kMaxDraws - total) {  // total <= kMaxDraws, so this cannot overflow
+      throw std::invalid_argument("counts ask for more than " + Str(kMaxDraws) +
+                                  " draws in one call (reached at task " + Str(t) + ")");
+    }
+    total += counts[t];
+  }
+  for (int64_t t = 0; t < k; ++t) {
     if (counts[t] > 0 && sizes_[t] == 0) {
       throw EmptyTaskError("cannot sample " + Str(counts[t]) + " transitions from task " + Str(t) +
                            ": it holds none");
     }
-    total += counts[t];
   }
   return total;
 }

@@ -5,7 +5,8 @@
 // = max(best, return), the success flag enters the task's ring of the last `success_window`
 // flags; once that ring is full and its mean exceeds `success_threshold` the task is solved
 // for good, and from then on (if adaptive_target) its target is the best return seen, as long
-// as that is > 0.
+// as that is > 0. A batch after which an observed task's gap (below) or step_size * gap would
+// not be finite is refused whole, so Update never meets a gap it cannot weigh.
 // Update(): gap_i = (target_i - mean_i) / target_i with mean_i = 0 for a task without episodes
 // in the window; q = MirrorAscentStep(q, gap, eta, step_size, eps); the window is reset and the
 // alias table rebuilt. step_size = 0 leaves q untouched, so it stays exactly uniform (the
@@ -48,6 +49,9 @@ struct GapSamplerState {
 
 class GapSampler {
  public:
+  // The most success flags kept (num_tasks * success_window), as the Python adapters check.
+  static constexpr int64_t kMaxHistory = (int64_t{1} << 31) - 1;
+
   explicit GapSampler(const GapSamplerConfig& config);  // throws std::invalid_argument
 
   const GapSamplerConfig& config() const { return config_; }

@@ -79,7 +79,10 @@ class PerTaskReplay {
   void Add(int64_t n, const int64_t* task_ids, const float* obs, const float* actions,
            const float* rewards, const float* next_obs, const float* terminated);
 
-  // Checks counts[num_tasks] (>= 0, none asked of an empty task) and returns their sum.
+  // The most draws one Sample may ask for (the Python adapters' MAX_DRAWS).
+  static constexpr int64_t kMaxDraws = (int64_t{1} << 31) - 1;
+  // Checks counts[num_tasks] (all >= 0, then a sum of at most kMaxDraws, then none asked of
+  // an empty task) and returns their sum.
   int64_t CheckCounts(const int64_t* counts) const;
   // Draws counts[t] rows from each task t into `out` (see the header comment).
   // Checked: counts as in CheckCounts; 0 <= beta <= 1. O(B log_8 capacity + B row_width):

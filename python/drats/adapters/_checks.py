@@ -23,11 +23,18 @@ from drats.domain.errors import (
     InvalidInputError,
     UnknownTaskError,
 )
+from drats.domain.validation import MAX_DRAWS, real_scalar
 
 #: dtype kinds accepted for ids, indices and counts (bool is refused).
 INTEGER = "iu"
 #: dtype kinds accepted for data cast to float (bool included).
 NUMERIC = "fiub"
+
+#: The most tasks a sampler or replay accepts: each task gets its own state, and a million
+#: is far beyond any multi-task suite.
+MAX_TASKS = 2**20
+#: The most float32 values a replay may hold (the C++ core's limit, ``PerTaskReplay``).
+MAX_REPLAY_VALUES = 2**40
 
 # ------------------------------------------------------------------------------------ arrays
 
@@ -116,21 +123,30 @@ def check_reset_args(
 
 
 def count_arg(value: object, name: str) -> int:
-    """``value`` as an int >= 0 for a call argument (InvalidInputError otherwise)."""
+    """``value`` as a number of draws for a call argument: an int in [0, MAX_DRAWS]
+    (InvalidInputError otherwise)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise InvalidInputError(f"{name} must be an integer >= 0, got {value!r}")
+    if int(value) > MAX_DRAWS:
+        raise InvalidInputError(f"{name} must be at most {MAX_DRAWS} draws per call, got {value!r}")
     return int(value)
 
 
 def unit_arg(value: object, name: str) -> float:
     """``value`` as a float in [0, 1] for a call argument (InvalidInputError otherwise)."""
-    try:
-        out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} must be a number in [0, 1], got {value!r}") from None
+    out = real_scalar(value, name, InvalidInputError)
     if not 0.0 <= out <= 1.0:
         raise InvalidInputError(f"{name} must be in [0, 1], got {value!r}")
     return out
+
+
+def task_arg(value: object, num_tasks: int, name: str = "task_id") -> int:
+    """``value`` as a task id in [0, num_tasks) for a call argument."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise InvalidDtypeError(f"{name} must be an integer task id, got {value!r}")
+    if not 0 <= int(value) < num_tasks:
+        raise UnknownTaskError(f"{name} {int(value)} is outside [0, {num_tasks})")
+    return int(value)
 
 
 # ------------------------------------------------------------------------------------ config
@@ -141,6 +157,21 @@ def positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
+
+
+def task_count(value: object) -> int:
+    """``num_tasks`` as an int in [1, MAX_TASKS] (ConfigError otherwise)."""
+    k = positive_int(value, "num_tasks")
+    if k > MAX_TASKS:
+        raise ConfigError(f"num_tasks must be at most {MAX_TASKS}, got {k}")
+    return k
+
+
+def flag(value: object, name: str) -> bool:
+    """``value`` as a bool; only True and False (Python or numpy) are accepted."""
+    if not isinstance(value, bool | np.bool_):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def as_shape(value: object, name: str) -> tuple[int, ...]:
@@ -164,11 +195,9 @@ def as_seed(value: object) -> int:
 
 
 def finite_float(value: object, name: str, *, minimum: float = -np.inf) -> float:
-    """``value`` as a finite float >= ``minimum`` (ConfigError otherwise)."""
-    try:
-        out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    """``value`` as a finite float >= ``minimum`` (ConfigError otherwise; bools and strings
+    are not numbers here)."""
+    out = real_scalar(value, name)
     if not np.isfinite(out) or out < minimum:
         bound = "" if minimum == -np.inf else f" and >= {minimum}"
         raise ConfigError(f"{name} must be finite{bound}, got {value!r}")
@@ -271,9 +300,14 @@ def check_replay_state(state: Mapping[str, Any], config: Mapping[str, Any]) -> d
     obs_shape = tuple(int(d) for d in config["obs_shape"])
     action_shape = tuple(int(d) for d in config["action_shape"])
     a = check_state_arrays(state, replay_state_spec(k, cap, obs_shape, action_shape))
+    out: dict[str, Any] = {}
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
+        for name in ("obs", "actions", "rewards", "next_obs", "terminated"):
+            out[name] = a[name].astype(np.float32, copy=True)
+    out["priorities"] = a["priorities"].astype(np.float64, copy=True)
     for name in ("obs", "actions", "rewards", "next_obs", "terminated", "priorities"):
-        if not np.all(np.isfinite(a[name])):
-            raise CheckpointError(f"state dict {name!r} must be finite")
+        if not np.all(np.isfinite(out[name])):
+            raise CheckpointError(f"state dict {name!r} must be finite (in its storage dtype)")
     max_priority = a["max_priority"]
     if not np.all(np.isfinite(max_priority) & (max_priority > 0)):
         raise CheckpointError("state dict 'max_priority' must be finite and > 0")
@@ -287,19 +321,14 @@ def check_replay_state(state: Mapping[str, Any], config: Mapping[str, Any]) -> d
             f"[0, {cap}) for a full one, got positions {positions} with sizes {sizes}"
         )
     filled = np.arange(cap)[None, :] < sizes[:, None]
-    leaves = a["priorities"]
+    leaves = out["priorities"]
     if np.any(filled & ~(leaves > 0)) or np.any(~filled & (leaves != 0)):
         raise CheckpointError(
             "state dict 'priorities' must be > 0 on filled slots and 0 on empty ones"
         )
-    done = a["terminated"]
+    done = out["terminated"]
     if np.any((done != 0) & (done != 1)):
         raise CheckpointError("state dict 'terminated' must be 0 or 1")
-    out: dict[str, Any] = {
-        name: a[name].astype(np.float32, copy=True)
-        for name in ("obs", "actions", "rewards", "next_obs", "terminated")
-    }
-    out["priorities"] = leaves.astype(np.float64, copy=True)
     out["max_priority"] = max_priority.astype(np.float64, copy=True)
     out["positions"], out["sizes"] = positions.copy(), sizes.copy()
     out["rng"] = a["rng"].astype(np.uint64, copy=True)
@@ -322,13 +351,17 @@ def gap_sampler_config(
     entries of its state dict, and its per-task base targets. ``eps=None`` means 1/(4K)."""
     from drats.domain.drats_math import check_floor, check_step
 
-    k = positive_int(num_tasks, "num_tasks")
+    k = task_count(num_tasks)
     eta_value = finite_float(eta, "eta")
     step_value = finite_float(step_size, "step_size")
     eps_value = 1.0 / (4 * k) if eps is None else finite_float(eps, "eps")
     check_step(eta_value, step_value)
     check_floor(eps_value, k)
     window = positive_int(success_window, "success_window")
+    if window > MAX_DRAWS // k:  # one flag per task and window slot is kept
+        raise ConfigError(
+            f"num_tasks * success_window must be at most {MAX_DRAWS}, got {k} * {window}"
+        )
     threshold = finite_float(success_threshold, "success_threshold")
     if not 0.0 <= threshold < 1.0:
         raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
@@ -341,7 +374,7 @@ def gap_sampler_config(
         "eta": eta_value,
         "step_size": step_value,
         "eps": eps_value,
-        "adaptive_target": bool(adaptive_target),
+        "adaptive_target": flag(adaptive_target, "adaptive_target"),
         "success_window": window,
         "success_threshold": threshold,
     }

@@ -11,9 +11,8 @@ from numpy.typing import ArrayLike, NDArray
 from drats import _core
 from drats.adapters._checks import (
     as_seed,
-    check_state_arrays,
-    check_state_config,
-    replay_state_spec,
+    check_replay_state,
+    task_arg,
     unit_arg,
 )
 from drats.adapters._replay_base import ReplaySettings
@@ -49,14 +48,17 @@ class CppPerTaskReplay(ReplaySettings, ReplayBuffer):
         seed: int = 0,
     ) -> None:
         self._init_settings(num_tasks, capacity_per_task, obs_shape, action_shape, alpha)
-        self._core = _core.PerTaskReplay(
-            self._num_tasks,
-            self._capacity,
-            list(self._obs_shape),
-            list(self._action_shape),
-            self._alpha,
-            as_seed(seed),
-        )
+        try:
+            self._core = _core.PerTaskReplay(
+                self._num_tasks,
+                self._capacity,
+                list(self._obs_shape),
+                list(self._action_shape),
+                self._alpha,
+                as_seed(seed),
+            )
+        except MemoryError:
+            raise self._out_of_memory() from None
 
     def add(
         self,
@@ -76,7 +78,7 @@ class CppPerTaskReplay(ReplaySettings, ReplayBuffer):
         self._core.update_priorities(indices, priorities)
 
     def size(self, task_id: int) -> int:
-        return int(self._core.size(task_id))
+        return int(self._core.size(task_arg(task_id, self._num_tasks)))
 
     def sizes(self) -> NDArray[np.int64]:
         return self._core.sizes()
@@ -90,11 +92,7 @@ class CppPerTaskReplay(ReplaySettings, ReplayBuffer):
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        check_state_config(state, self._config())
-        spec = replay_state_spec(
-            self._num_tasks, self._capacity, self._obs_shape, self._action_shape
-        )
-        arrays = check_state_arrays(state, spec)
+        arrays = check_replay_state(state, self._config())  # the numpy twin's checks
         try:
             self._core.set_state(arrays)
         except (ValueError, TypeError) as err:

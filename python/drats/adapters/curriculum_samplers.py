@@ -25,6 +25,7 @@ from drats.adapters._checks import (
     finite_float,
     per_task,
     positive_int,
+    task_count,
 )
 from drats.adapters.numpy_sampler import NumpyDratsSampler
 from drats.domain.drats_math import (
@@ -142,7 +143,7 @@ class HedgeSampler(WindowedSampler, TaskSampler):
         success_threshold: float = 0.5,
         seed: int = 0,
     ) -> None:
-        k = positive_int(num_tasks, "num_tasks")
+        k = task_count(num_tasks)
         lr_value = finite_float(lr, "lr", minimum=0.0)
         smoothing_value = check_unit(smoothing, "smoothing")
         floor = check_prob_floor(min_prob, k, "min_prob")
@@ -160,6 +161,9 @@ class HedgeSampler(WindowedSampler, TaskSampler):
         for key in ("eta", "step_size", "eps"):  # the mirror-ascent settings do not apply
             del self._config[key]
         self._config.update({"lr": lr_value, "smoothing": smoothing_value, "min_prob": floor})
+
+    def _gap_scale(self) -> float:
+        return float(self._config["lr"])
 
     def update(self) -> NDArray[np.float64]:
         """One Hedge step on this window's gaps, then a window reset; returns the new q."""
@@ -364,7 +368,7 @@ class SmtSampler(WindowedSampler, TaskSampler):
         eps: float | None = None,
         seed: int = 0,
     ) -> None:
-        k = positive_int(num_tasks, "num_tasks")
+        k = task_count(num_tasks)
         base = per_task(thresholds, k, "thresholds")
         if not np.all(np.isfinite(base) & (base > 0)):
             raise ConfigError(f"thresholds must be finite and > 0, got {base}")
@@ -410,6 +414,9 @@ class SmtSampler(WindowedSampler, TaskSampler):
         ids = np.asarray(task_ids).astype(np.int64)
         active = self._s["pools"][ids] == ACTIVE
         np.add.at(self._s["budget_used"], ids[active], 1)
+
+    def _gap_scale(self) -> float:
+        return 1.0  # the gaps are only logged
 
     def update(self) -> NDArray[np.float64]:
         """Judge the active tasks, refill the active pool, recompute q, reset the window."""

@@ -23,6 +23,7 @@ from drats.adapters._checks import (
     check_replay_state,
     check_shape,
     one_dim,
+    task_arg,
     unit_arg,
 )
 from drats.adapters._replay_base import ReplaySettings
@@ -30,6 +31,7 @@ from drats.domain.errors import EmptyTaskError, InvalidInputError, UnknownTaskEr
 from drats.domain.ports import ReplayBuffer, StateDict
 from drats.domain.rng import CounterRng
 from drats.domain.types import Batch
+from drats.domain.validation import MAX_DRAWS
 
 _TINY = np.finfo(np.float64).tiny  # DBL_MIN: the smallest leaf, so no filled slot has mass 0
 _FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
@@ -60,12 +62,15 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
     ) -> None:
         self._init_settings(num_tasks, capacity_per_task, obs_shape, action_shape, alpha)
         k, c = self._num_tasks, self._capacity
-        self._obs = np.zeros((k, c, *self._obs_shape), dtype=np.float32)
-        self._actions = np.zeros((k, c, *self._action_shape), dtype=np.float32)
-        self._rewards = np.zeros((k, c), dtype=np.float32)
-        self._next_obs = np.zeros((k, c, *self._obs_shape), dtype=np.float32)
-        self._terminated = np.zeros((k, c), dtype=np.float32)
-        self._leaves = np.zeros((k, c), dtype=np.float64)  # 0 exactly on empty slots
+        try:
+            self._obs = np.zeros((k, c, *self._obs_shape), dtype=np.float32)
+            self._actions = np.zeros((k, c, *self._action_shape), dtype=np.float32)
+            self._rewards = np.zeros((k, c), dtype=np.float32)
+            self._next_obs = np.zeros((k, c, *self._obs_shape), dtype=np.float32)
+            self._terminated = np.zeros((k, c), dtype=np.float32)
+            self._leaves = np.zeros((k, c), dtype=np.float64)  # 0 exactly on empty slots
+        except MemoryError:
+            raise self._out_of_memory() from None
         self._positions = np.zeros(k, dtype=np.int64)  # next ring slot of each task
         self._sizes = np.zeros(k, dtype=np.int64)
         self._max_priority = np.ones(k, dtype=np.float64)  # raw, not raised to alpha
@@ -74,10 +79,7 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
     # ---------------------------------------------------------------------------------- sizes
 
     def size(self, task_id: int) -> int:
-        t = int(task_id)
-        if not 0 <= t < self._num_tasks:
-            raise UnknownTaskError(f"task_id {t} is outside [0, {self._num_tasks})")
-        return int(self._sizes[t])
+        return int(self._sizes[task_arg(task_id, self._num_tasks)])
 
     def sizes(self) -> NDArray[np.int64]:
         return self._sizes.copy()
@@ -146,6 +148,12 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
         if np.any(c < 0):
             t = int(np.flatnonzero(c < 0)[0])
             raise InvalidInputError(f"counts must be >= 0, got {int(c[t])} for task {t}")
+        total = np.cumsum(np.minimum(c, MAX_DRAWS + 1))  # no overflow: K <= MAX_TASKS
+        if total[-1] > MAX_DRAWS:
+            t = int(np.flatnonzero(total > MAX_DRAWS)[0])
+            raise InvalidInputError(
+                f"counts ask for more than {MAX_DRAWS} draws in one call (reached at task {t})"
+            )
         empty = (c > 0) & (self._sizes == 0)
         if empty.any():
             t = int(np.flatnonzero(empty)[0])

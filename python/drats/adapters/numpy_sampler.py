@@ -137,10 +137,13 @@ class NumpyDratsSampler(TaskSampler):
             if unknown[i]:
                 raise UnknownTaskError(f"task_ids: task id {int(ids[i])} is outside [0, {k})")
             raise InvalidInputError(f"returns must be finite, got {ret[i]} at position {i}")
-        s, w = self._s, int(self._config["success_window"])
+        # Applied to a copy, committed only if the next update can weigh every task.
+        s = {key: value.copy() for key, value in self._s.items()}
+        w = int(self._config["success_window"])
         threshold = float(self._config["success_threshold"])
         for t, r, hit in zip(ids.tolist(), ret.tolist(), ok.tolist(), strict=True):
-            s["window_sums"][t] += r
+            with np.errstate(over="ignore"):  # an overflowing sum is refused below
+                s["window_sums"][t] += r
             s["window_counts"][t] += 1
             s["episodes"][t] += 1
             s["best_returns"][t] = max(s["best_returns"][t], r)
@@ -151,6 +154,26 @@ class NumpyDratsSampler(TaskSampler):
                 s["solved"][t] = s["history"][t].sum() / w > threshold
             if self._config["adaptive_target"] and s["solved"][t] and s["best_returns"][t] > 0:
                 s["targets"][t] = s["best_returns"][t]
+        # The gap of every task observed here, as the next update computes it, must be finite
+        # and stay finite times the step size (returns near the float64 limit would overflow).
+        seen = np.unique(ids)
+        sums, counts, targets = (
+            s[key][seen] for key in ("window_sums", "window_counts", "targets")
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            gaps = (targets - sums / counts) / targets
+            bad = ~(np.isfinite(gaps) & np.isfinite(self._gap_scale() * gaps))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(
+                f"returns: task {int(seen[i])}'s window would give a gap that is not finite "
+                "(its sum or its ratio to the target overflows float64); nothing was recorded"
+            )
+        self._s = s
+
+    def _gap_scale(self) -> float:
+        """What ``update`` multiplies the gaps by (the mirror-ascent step size)."""
+        return float(self._config["step_size"])
 
     def update(self) -> NDArray[np.float64]:
         s, c = self._s, self._config

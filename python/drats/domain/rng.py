@@ -41,9 +41,9 @@ class CounterRng:
         self.counter = 0
 
     def next_u64(self, n: int) -> NDArray[np.uint64]:
-        """The next ``n`` raw 64-bit draws."""
-        steps = np.arange(self.counter + 1, self.counter + 1 + n, dtype=np.uint64)
-        self.counter += n
+        """The next ``n`` raw 64-bit draws (the counter wraps mod 2**64, as in C++)."""
+        steps = np.uint64((self.counter + 1) & _MASK64) + np.arange(n, dtype=np.uint64)
+        self.counter = (self.counter + n) & _MASK64
         return mix64(np.uint64(self.key) + steps * GAMMA)
 
     def uniform(self, n: int) -> NDArray[np.float64]:

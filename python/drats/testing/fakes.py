@@ -23,7 +23,8 @@ from drats.adapters._checks import (
     check_state_config,
     count_arg,
     one_dim,
-    positive_int,
+    task_arg,
+    task_count,
     unit_arg,
 )
 from drats.adapters._replay_base import ReplaySettings
@@ -47,7 +48,7 @@ class FakeTaskSampler(TaskSampler):
     """
 
     def __init__(self, num_tasks: int, *, seed: int = 0) -> None:
-        self._k = positive_int(num_tasks, "num_tasks")
+        self._k = task_count(num_tasks)
         self._next = as_seed(seed) % self._k
         self.episodes: list[tuple[int, float, bool]] = []
         self.updates = 0
@@ -205,9 +206,7 @@ class FakeReplayBuffer(ReplaySettings, ReplayBuffer):
         np.maximum.at(self._max_priority, idx // self._capacity, pri)
 
     def size(self, task_id: int) -> int:
-        if not 0 <= int(task_id) < self._num_tasks:
-            raise UnknownTaskError(f"task_id {task_id} is outside [0, {self._num_tasks})")
-        return int(self._sizes[int(task_id)])
+        return int(self._sizes[task_arg(task_id, self._num_tasks)])
 
     def sizes(self) -> NDArray[np.int64]:
         return self._sizes.copy()

@@ -200,11 +200,11 @@ def test_observe_refuses_returns_the_update_could_not_weigh(
 def test_observe_twins_refuse_the_same_batch_with_the_same_message() -> None:
     messages = set()
     for make in GAP_SAMPLERS:
-        with pytest.raises(InvalidInputError) as err:
-            make(3).observe([1, 2, 2], [1.0, 1e308, 1e308], [0, 0, 0])
+        with pytest.raises(InvalidInputError) as err:  # tasks 2 and 1 both overflow
+            make(3).observe([2, 1, 1, 2], [1e308, 1e308, 1e308, 1e308], [0, 0, 0, 0])
         messages.add(str(err.value))
     assert len(messages) == 1
-    assert "task 2" in messages.pop()
+    assert "task 2's window" in messages.pop()  # the first one of the batch
 
 
 # ---------------------------------------------------------------------- replay: others

@@ -156,7 +156,8 @@ class NumpyDratsSampler(TaskSampler):
                 s["targets"][t] = s["best_returns"][t]
         # The gap of every task observed here, as the next update computes it, must be finite
         # and stay finite times the step size (returns near the float64 limit would overflow).
-        seen = np.unique(ids)
+        seen, first = np.unique(ids, return_index=True)
+        seen = seen[np.argsort(first)]  # in batch order, as the C++ twin reports them
         sums, counts, targets = (
             s[key][seen] for key in ("window_sums", "window_counts", "targets")
         )

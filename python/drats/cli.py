@@ -159,19 +159,29 @@ def _train(args: argparse.Namespace) -> int:
             / f"{config.suite.replace(':', '_').replace(',', '+')}-{config.sampler}"
             f"-seed{config.seed}"
         )
+        if run_dir.exists() and not run_dir.is_dir():
+            raise ConfigError(f"--out {run_dir} is a file, not a run directory")
         if CheckpointStore(run_dir).latest() is not None:
             raise ConfigError(
                 f"{run_dir} already holds a run; pass --resume {run_dir} or another --out"
             )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(run_dir / "config.json", config.to_json().encode())
+    # Everything is built (and so checked) before a new run directory is created, so a run
+    # refused here leaves nothing behind.
     components = build(config)
-    sinks: list[MetricsSink] = []
-    from drats.adapters.tensorboard_sink import TensorBoardSink, tensorboard_available
-
-    if tensorboard_available():
-        sinks.append(TensorBoardSink(run_dir / "tensorboard"))
     try:
+        if args.resume is None:
+            try:
+                run_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise ConfigError(
+                    f"--out {run_dir}: cannot create the run directory ({err})"
+                ) from None
+            atomic_write_bytes(run_dir / "config.json", config.to_json().encode())
+        sinks: list[MetricsSink] = []
+        from drats.adapters.tensorboard_sink import TensorBoardSink, tensorboard_available
+
+        if tensorboard_available():
+            sinks.append(TensorBoardSink(run_dir / "tensorboard"))
         trainer = make_trainer(
             config, components, run_dir, sinks=sinks, progress=not args.no_progress
         )
@@ -206,13 +216,14 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from drats.application.checkpoint import read_checkpoint
+    from drats.application.checkpoint import read_checkpoint, require
     from drats.application.config import TrainConfig
     from drats.application.evaluation import evaluate
     from drats.application.report import eval_table
     from drats.bootstrap import build_policy, build_pool
 
     meta, parts = read_checkpoint(args.checkpoint)
+    require(meta, parts, meta_keys=("config", "env_steps"), part_names=("policy",))
     config = TrainConfig.from_json(str(meta["config"]))
     if args.device is not None:
         config = replace(config, device=args.device)

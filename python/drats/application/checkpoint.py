@@ -114,10 +114,15 @@ def read_checkpoint(
             raise CheckpointError(f"{path} holds no checkpoint")
         path = latest
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise CheckpointError(f"checkpoint {path} is a single array, not a drats checkpoint")
+        with data:
             flat = {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path} does not exist") from None
+    except MemoryError:  # an array header that declares more than the file could hold
+        raise CheckpointError(f"checkpoint {path} declares arrays too large to load") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
         raise CheckpointError(
             f"checkpoint {path} is corrupt or not a drats checkpoint: {err}"
@@ -126,7 +131,7 @@ def read_checkpoint(
         raise CheckpointError(f"checkpoint {path} has no meta entry (not a drats checkpoint)")
     try:
         meta = json.loads(str(flat.pop("meta")))
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, RecursionError) as err:
         raise CheckpointError(f"checkpoint {path} has a corrupt meta entry: {err}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} has format {meta!r}, expected {FORMAT}")
@@ -138,3 +143,20 @@ def read_checkpoint(
         )
     meta["path"] = str(path)
     return meta, parts
+
+
+def require(
+    meta: Mapping[str, Any],
+    parts: Mapping[str, Any],
+    *,
+    meta_keys: tuple[str, ...] = (),
+    part_names: tuple[str, ...] = (),
+) -> None:
+    """Raise CheckpointError unless a checkpoint read by :func:`read_checkpoint` has every
+    entry of ``meta_keys`` in its meta entry and every part of ``part_names``."""
+    missing_meta = sorted(set(meta_keys) - set(meta))
+    if missing_meta:
+        raise CheckpointError(f"checkpoint {meta['path']} has no {missing_meta} in its meta entry")
+    missing = sorted(set(part_names) - set(parts))
+    if missing:
+        raise CheckpointError(f"checkpoint {meta['path']} lacks part(s) {missing}")

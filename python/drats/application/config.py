@@ -235,6 +235,7 @@ class TrainConfig:
     updates_per_step: float = 1.0
 
     def __post_init__(self) -> None:
+        self._check_types()
         preset_for(self.suite)  # an unknown suite fails here
         if self.suite.startswith("gym:") and not self.suite[4:].strip(","):
             raise ConfigError("suite gym:<ids> needs at least one Gymnasium env id")
@@ -277,6 +278,23 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 0, got {value}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
+
+    def _check_types(self) -> None:
+        """ConfigError naming the first field whose value is not of its declared type (a
+        config.json edited by hand, or a TrainConfig built in code); bools are not ints."""
+        allowed: dict[str, tuple[type, ...]] = {
+            "str": (str,),
+            "int": (int,),
+            "int | None": (int, type(None)),
+            "float": (int, float),
+            "bool": (bool,),
+            "dict[str, Any]": (dict,),
+        }
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kinds = allowed[str(f.type)]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise ConfigError(f"{f.name} must be of type {f.type}, got {value!r}")
 
     # -------------------------------------------------------------------- resolved values
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from drats.application.run_log import read_rows
-from drats.domain.errors import ConfigError
+from drats.domain.errors import ConfigError, InvalidInputError
 
 
 def _task_names(run: Path, k: int) -> list[str]:
@@ -28,6 +28,34 @@ def _task_names(run: Path, k: int) -> list[str]:
         if len(ids) == k:
             return ids
     return [f"task {i}" for i in range(k)]
+
+
+def _is_numbers(value: object, length: int | None = None) -> bool:
+    return (
+        isinstance(value, list)
+        and all(isinstance(x, int | float) for x in value)
+        and (length is None or len(value) == length)
+    )
+
+
+def _check_rows(run: Path, rows: list[dict[str, Any]]) -> None:
+    """InvalidInputError naming the file and row unless every row has numeric ``env_steps``
+    and a ``q`` of as many numbers as the first row's, and every ``eval_success`` present
+    has that length too."""
+    k = len(rows[0]["q"]) if _is_numbers(rows[0].get("q")) else None
+    for i, row in enumerate(rows, start=1):
+        success = row.get("eval_success")
+        if not (
+            k is not None
+            and isinstance(row.get("env_steps"), int | float)
+            and _is_numbers(row.get("q"), k)
+            and (success is None or _is_numbers(success, k))
+        ):
+            raise InvalidInputError(
+                f"{run / 'metrics.jsonl'} row {i} is not a drats metrics row (it needs "
+                "numeric env_steps, a list q of one number per task and, if present, an "
+                "eval_success list of the same length)"
+            )
 
 
 def _series(
@@ -50,11 +78,22 @@ def plot_runs(
         import matplotlib.pyplot as plt
     except ImportError:
         raise ConfigError("drats plot needs matplotlib: pip install 'drats[plot]'") from None
+    path = Path(out) if out is not None else None
+    if path is not None:
+        formats = plt.figure().canvas.get_supported_filetypes()
+        plt.close("all")
+        if path.suffix.lstrip(".").lower() not in formats:
+            raise ConfigError(
+                f"--out {path}: the file type must be one of {', '.join(sorted(formats))}"
+            )
+        if not path.parent.is_dir():
+            raise ConfigError(f"--out {path}: directory {path.parent} does not exist")
     loaded = []
     for run in map(Path, runs):
         rows = read_rows(run)
         if not rows:
             raise ConfigError(f"{run} has no metrics.jsonl rows (is it a drats run directory?)")
+        _check_rows(run, rows)
         loaded.append((run, rows))
     n = len(loaded)
     fig, axes = plt.subplots(n + 1, 2, figsize=(13, 3.6 * (n + 1)), squeeze=False)
@@ -94,7 +133,11 @@ def plot_runs(
         if k <= 12:
             ax_q.legend(fontsize=7, ncol=2, loc="upper right")
     fig.tight_layout()
-    path = Path(out) if out is not None else loaded[0][0] / "curves.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = path or loaded[0][0] / "curves.png"
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as err:
+        raise ConfigError(f"cannot write the plot to {path}: {err}") from None
+    finally:
+        plt.close(fig)
     return path

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from drats.application.checkpoint import atomic_write_bytes
+from drats.domain.errors import InvalidInputError
 
 METRICS = "metrics.jsonl"
 
@@ -57,8 +58,14 @@ def read_rows(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     path = Path(run_dir) / METRICS
     if not path.exists():
         return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(
+            f"{path} is not UTF-8 text (a corrupt metrics file): {err}"
+        ) from None
     rows = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         try:
             row = json.loads(line)
         except json.JSONDecodeError:

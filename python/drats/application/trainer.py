@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from drats.application.checkpoint import CheckpointStore, read_checkpoint
+from drats.application.checkpoint import CheckpointStore, read_checkpoint, require
 from drats.application.config import TrainConfig
 from drats.application.evaluation import EvalResult, evaluate
 from drats.application.run_log import MetricsLog, MetricsSink, Progress
@@ -300,10 +300,8 @@ class Trainer:
             self.log.truncate(0)
             return False
         meta, parts = read_checkpoint(target)
-        wanted = {"trainer", "policy", "sampler", "pool", "eval_pool", *self.extra_parts}
-        missing = wanted - set(parts)
-        if missing:
-            raise CheckpointError(f"checkpoint {meta['path']} lacks part(s) {sorted(missing)}")
+        wanted = ("trainer", "policy", "sampler", "pool", "eval_pool", *self.extra_parts)
+        require(meta, parts, part_names=wanted)
         t = parts["trainer"]
         n, k = self.pool.num_slots, self.pool.num_tasks
         try:
@@ -321,6 +319,10 @@ class Trainer:
             )
         if episodes.shape != (k,) or np.any((tasks < 0) | (tasks >= k)):
             raise CheckpointError(f"checkpoint {meta['path']}: bad trainer counters")
+        if min(iteration, env_steps, int(steps.min()), int(episodes.min())) < 0:
+            raise CheckpointError(f"checkpoint {meta['path']}: negative trainer counters")
+        if not np.all(np.isfinite(obs)):
+            raise CheckpointError(f"checkpoint {meta['path']}: trainer 'obs' must be finite")
         self._load_extra(parts)
         self.policy.load_state_dict(parts["policy"])
         self.sampler.load_state_dict(parts["sampler"])

@@ -392,3 +392,32 @@ def sampler_state_spec(num_tasks: int, window: int) -> dict[str, tuple[tuple[int
     )
     spec.update({"history": ((k, window), "b"), "solved": ((k,), "b"), "rng": ((2,), "u")})
     return spec
+
+
+# ------------------------------------------------------------------------- env pool limits
+
+#: The most slots an env pool accepts: each slot keeps its own RNG and counters, and 65536 is
+#: far beyond any vectorised env.
+MAX_SLOTS = 2**16
+
+
+def slot_count(value: object) -> int:
+    """``num_slots`` as an int in [1, MAX_SLOTS] (ConfigError otherwise)."""
+    n = positive_int(value, "num_slots")
+    if n > MAX_SLOTS:
+        raise ConfigError(f"num_slots must be at most {MAX_SLOTS}, got {n}")
+    return n
+
+
+def state_ints(
+    arr: NDArray[Any], key: str, low: int, high: int = int(np.iinfo(np.int64).max)
+) -> NDArray[np.int64]:
+    """The integer state-dict array ``arr`` (entry ``key``) as a fresh int64 array, every value
+    in [low, high]; CheckpointError naming the entry and the first bad index otherwise (an
+    unsigned value beyond the int64 range is refused, never wrapped)."""
+    bad = (arr < low) | (arr > high)
+    if np.any(bad):
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        want = f">= {low}" if high == np.iinfo(np.int64).max else f"in [{low}, {high}]"
+        raise CheckpointError(f"state dict {key!r} entries must be {want}, got {arr[at]} at {at}")
+    return arr.astype(np.int64, copy=True)

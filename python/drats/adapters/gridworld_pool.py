@@ -20,11 +20,13 @@ from numpy.typing import ArrayLike, NDArray
 from drats.adapters._checks import (
     INTEGER,
     as_array,
+    as_seed,
     check_reset_args,
     check_shape,
     check_state_arrays,
     check_state_config,
-    positive_int,
+    flag,
+    slot_count,
 )
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 from drats.domain.ports import EnvPool, StateDict
@@ -57,18 +59,27 @@ class GridWorldEnvPool(EnvPool):
     episodes in flight exactly (``restores_episodes`` is True).
 
     Args:
-        num_slots: N >= 1 environment slots.
-        seed: kept for the EnvPool interface (the suite has no randomness).
-        terminate_on_success: accepted for symmetry with the other pools; reaching the goal
-            always ends a GridWorld episode.
+        num_slots: N >= 1 environment slots (at most :data:`~drats.adapters._checks.MAX_SLOTS`).
+        seed: an integer, kept for the EnvPool interface (the suite has no randomness).
+        terminate_on_success: must be True: reaching the goal always ends a GridWorld episode
+            (``terminated``), so the other pools' False (play on after the first success) is
+            refused with a ConfigError rather than silently ignored.
+
+    After ``close`` every call but ``close`` and ``state_dict`` raises InvalidInputError.
     """
 
     restores_episodes = True
     discrete = True
 
     def __init__(self, num_slots: int, *, seed: int = 0, terminate_on_success: bool = True) -> None:
-        self._n = positive_int(num_slots, "num_slots")
-        del seed, terminate_on_success
+        self._n = slot_count(num_slots)
+        as_seed(seed)  # checked, not used
+        if not flag(terminate_on_success, "terminate_on_success"):
+            raise ConfigError(
+                "terminate_on_success must be True for gridworld4: reaching the goal always "
+                "ends its episode"
+            )
+        self._closed = False
         self._walls = _walls()
         n = self._n
         self._pos = np.zeros((n, 2), dtype=np.int64)
@@ -111,7 +122,12 @@ class GridWorldEnvPool(EnvPool):
     def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
         return self.reset_slots(np.arange(self._n), task_ids)
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidInputError(f"{type(self).__name__} is closed")
+
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
+        self._check_open()
         where, ids = check_reset_args(slots, task_ids, self._n, self.num_tasks)
         self._pos[where] = 0
         self._tasks[where] = ids
@@ -121,6 +137,7 @@ class GridWorldEnvPool(EnvPool):
         return self._observe(where)
 
     def step(self, actions: ArrayLike) -> PoolStep:
+        self._check_open()
         act = as_array(actions, "actions", INTEGER, np.int64)
         check_shape(act, (self._n,), "actions", symbols=("num_slots",))
         if np.any((act < 0) | (act >= len(_MOVES))):
@@ -157,7 +174,9 @@ class GridWorldEnvPool(EnvPool):
         )
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Nothing to release; later calls (but ``close`` and ``state_dict``) raise
+        InvalidInputError, as with the other pools. Safe to call twice."""
+        self._closed = True
 
     # ------------------------------------------------------------------------ state
 
@@ -173,6 +192,7 @@ class GridWorldEnvPool(EnvPool):
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._check_open()
         check_state_config(state, {"kind": "gridworld4", "num_slots": self._n})
         n = self._n
         a = check_state_arrays(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from drats.adapters._checks import positive_int
+from drats.adapters._checks import flag, positive_int, slot_count
 from drats.adapters.slot_pool import EnvFamily, SlotEnvPool
 from drats.domain.errors import ConfigError
 
@@ -29,19 +29,18 @@ class GymFamily(EnvFamily):
     """Tasks given by Gymnasium env ids, built with ``gymnasium.make``.
 
     Args:
-        env_ids: one registered env id per task.
+        env_ids: one registered env id (a string) per task, each listed once.
         max_episode_steps: passed to ``gymnasium.make`` (None keeps each env's default).
 
     Raises:
-        ConfigError: an unknown env id (with Gymnasium's message) or a make that fails.
+        ConfigError: not a non-empty sequence of strings, an id listed twice, an unknown env
+            id (with Gymnasium's message) or a make that fails.
     """
 
     kind = "gym"
 
     def __init__(self, env_ids: Sequence[str], max_episode_steps: int | None = None) -> None:
-        if isinstance(env_ids, str) or len(env_ids) == 0:
-            raise ConfigError(f"env_ids must be a non-empty sequence of ids, got {env_ids!r}")
-        self._ids = tuple(str(e) for e in env_ids)
+        self._ids = _env_ids(env_ids)
         self._max_steps = max_episode_steps
         spaces = []
         for task in range(len(self._ids)):
@@ -72,6 +71,24 @@ class GymFamily(EnvFamily):
         return obs
 
 
+def _env_ids(env_ids: object) -> tuple[str, ...]:
+    """``env_ids`` as a tuple of distinct strings (ConfigError naming the argument)."""
+    msg = f"env_ids must be a non-empty sequence of env id strings, got {env_ids!r}"
+    if isinstance(env_ids, str | bytes) or not isinstance(env_ids, Sequence | np.ndarray):
+        raise ConfigError(msg)
+    ids = tuple(env_ids)
+    if not ids or not all(isinstance(e, str) for e in ids):
+        raise ConfigError(msg)
+    seen: set[str] = set()
+    for env_id in ids:
+        if env_id in seen:
+            raise ConfigError(
+                f"env_ids lists {env_id!r} more than once; each task needs its own env id"
+            )
+        seen.add(env_id)
+    return tuple(str(e) for e in ids)
+
+
 class GymEnvPool(SlotEnvPool):
     """EnvPool over a list of Gymnasium env ids, one task per id, stepped in this process.
 
@@ -87,12 +104,15 @@ class GymEnvPool(SlotEnvPool):
         num_slots: N >= 1 slots, each able to play any task.
         seed: pool seed (slot s draws its reset seeds from ``seed + s``).
         max_episode_steps: episode time limit for every task (None: each env's default).
-        terminate_on_success: end an episode (terminated=True) on its first success step.
+        terminate_on_success: end an episode (terminated=True) on its first success step
+            (True or False).
         max_idle_envs: idle env instances kept for reuse (None: ``num_slots``).
 
     Raises:
-        ConfigError: an unknown env id (with Gymnasium's message), an unsupported space (naming
-            the env id) or a bad setting.
+        ConfigError: an unknown or repeated env id (with Gymnasium's message for an unknown
+            one), an unsupported space (naming the env id) or a bad setting (``num_slots``
+            above :data:`~drats.adapters._checks.MAX_SLOTS` included). The cheap settings are
+            checked before any env is built.
     """
 
     def __init__(
@@ -105,17 +125,19 @@ class GymEnvPool(SlotEnvPool):
         terminate_on_success: bool = False,
         max_idle_envs: int | None = None,
     ) -> None:
+        n = slot_count(num_slots)  # before any env is built
         steps = (
             None
             if max_episode_steps is None
             else positive_int(max_episode_steps, "max_episode_steps")
         )
+        stop = flag(terminate_on_success, "terminate_on_success")
         super().__init__(
             GymFamily(env_ids, steps),
-            num_slots,
+            n,
             seed=seed,
             max_episode_steps=steps,
-            terminate_on_success=terminate_on_success,
+            terminate_on_success=stop,
             max_idle_envs=max_idle_envs,
         )
 

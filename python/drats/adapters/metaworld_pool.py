@@ -41,7 +41,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters._checks import as_seed, positive_int
+from drats.adapters._checks import as_seed, flag, positive_int, slot_count
 from drats.adapters.process_pool import ProcessEnvPool
 from drats.adapters.slot_pool import EnvFamily, SlotEnvPool
 from drats.domain.errors import ConfigError
@@ -131,7 +131,7 @@ class MetaWorldEnvPool(EnvPool):
     Args:
         suite: ``"mt10"`` (K = 10) or ``"mt50"`` (K = 50); task ids follow the benchmark's
             order (``task_names``).
-        num_slots: N >= 1 slots, each able to play any task; None means K.
+        num_slots: N >= 1 slots (at most 2**16), each able to play any task; None means K.
         seed: pool seed: seeds the benchmark's goal variants and the slot RNGs (slot s uses
             ``seed + s``; each episode draws its goal variant among the task's 50 from it).
         terminate_on_success: end an episode (terminated=True) on its first success step;
@@ -161,8 +161,10 @@ class MetaWorldEnvPool(EnvPool):
             raise ConfigError(f"backend must be 'inprocess' or 'process', got {backend!r}")
         steps = positive_int(max_episode_steps, "max_episode_steps")
         pool_seed = as_seed(seed)
+        slots = None if num_slots is None else slot_count(num_slots)  # before the benchmark
+        terminate_on_success = flag(terminate_on_success, "terminate_on_success")
         family = MetaWorldFamily(suite, pool_seed, steps)
-        n = len(family.task_names) if num_slots is None else positive_int(num_slots, "num_slots")
+        n = len(family.task_names) if slots is None else slots
         self._backend = backend
         self._pool: SlotEnvPool | ProcessEnvPool
         if backend == "process":

@@ -46,7 +46,8 @@ from drats.adapters._checks import (
     check_shape,
     check_state_arrays,
     check_state_config,
-    positive_int,
+    flag,
+    slot_count,
 )
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 from drats.domain.ports import EnvPool, StateDict
@@ -90,18 +91,22 @@ class PointMassEnvPool(EnvPool):
     (``restores_episodes`` is True) and the next resets draw the same start offsets.
 
     Args:
-        num_slots: N >= 1 environment slots.
+        num_slots: N >= 1 environment slots (at most :data:`~drats.adapters._checks.MAX_SLOTS`).
         seed: slot i draws its start offsets from ``CounterRng(seed + i)``.
-        terminate_on_success: end an episode (terminated=True) on its first success step.
+        terminate_on_success: end an episode (terminated=True) on its first success step
+            (True or False).
+
+    After ``close`` every call but ``close`` and ``state_dict`` raises InvalidInputError.
     """
 
     restores_episodes = True
     discrete = False
 
     def __init__(self, num_slots: int, *, seed: int = 0, terminate_on_success: bool = True) -> None:
-        self._n = positive_int(num_slots, "num_slots")
+        self._n = slot_count(num_slots)
         base = as_seed(seed)
-        self._terminate = bool(terminate_on_success)
+        self._terminate = flag(terminate_on_success, "terminate_on_success")
+        self._closed = False
         n = self._n
         self._rngs = [CounterRng(base + i) for i in range(n)]
         self._pos = np.zeros((n, 2), dtype=np.float64)
@@ -145,7 +150,12 @@ class PointMassEnvPool(EnvPool):
     def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
         return self.reset_slots(np.arange(self._n), task_ids)
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidInputError(f"{type(self).__name__} is closed")
+
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
+        self._check_open()
         where, ids = check_reset_args(slots, task_ids, self._n, self.num_tasks)
         for slot in where.tolist():
             self._pos[slot] = START_NOISE * (2.0 * self._rngs[slot].uniform(2) - 1.0)
@@ -157,6 +167,7 @@ class PointMassEnvPool(EnvPool):
         return self._observe(where)
 
     def step(self, actions: ArrayLike) -> PoolStep:
+        self._check_open()
         act = as_array(actions, "actions", NUMERIC, np.float32)
         check_shape(act, (self._n, ACTION_DIM), "actions", symbols=("num_slots",))
         check_finite(act, "actions")
@@ -195,7 +206,9 @@ class PointMassEnvPool(EnvPool):
         )
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Nothing to release; later calls (but ``close`` and ``state_dict``) raise
+        InvalidInputError, as with the other pools. Safe to call twice."""
+        self._closed = True
 
     # ------------------------------------------------------------------------ state
 
@@ -219,6 +232,7 @@ class PointMassEnvPool(EnvPool):
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._check_open()
         check_state_config(state, self._config())
         n = self._n
         a = check_state_arrays(

@@ -12,10 +12,14 @@ How it works:
 * Arrays travel through one shared-memory block (actions in; obs, rewards, terminated,
   truncated and task ids out); the pipe to each worker carries only the command and, back,
   the few finished episodes. The returned arrays are copies, never views of the block.
-* Input is checked here, before any worker moves (same errors as the in-process pool); an
-  error raised inside a worker (e.g. a bad state dict) is re-raised here with its own type.
-* A worker that dies or does not answer within ``timeout_s`` raises :class:`WorkerError`
-  (checked by polling, never a blocking read), after which the pool is closed.
+* Input is checked here, before any worker moves (same errors as the in-process pool); a
+  drats error raised inside a worker by ``state_dict`` / ``load_state_dict`` (e.g. a bad
+  state dict) is re-raised here with its own type and leaves the pool open.
+* A worker that dies, does not answer within ``timeout_s`` (checked by polling, never a
+  blocking read) or raises in ``reset_slots`` / ``step`` (an env error: other workers have
+  already moved their slots) raises :class:`WorkerError`, after which the pool is closed: its
+  workers are stopped and joined, and every later call but ``close`` raises
+  InvalidInputError ("closed").
 * ``close()`` asks each worker to exit, then terminates / kills stragglers and frees the
   shared memory; it is safe to call twice and also runs from ``__del__`` and at interpreter
   exit (``weakref.finalize``).
@@ -40,26 +44,37 @@ from numpy.typing import ArrayLike, NDArray
 
 from drats.adapters._checks import (
     INTEGER,
+    as_seed,
     check_reset_args,
     check_shape,
     check_state_config,
+    finite_float,
+    flag,
     one_dim,
     positive_int,
+    slot_count,
 )
 from drats.adapters.slot_pool import (
     SLOT_KEYS,
+    EnvError,
     EnvFamily,
     SlotEnvPool,
     check_actions,
+    check_slot_state,
     pool_dims,
 )
-from drats.domain.errors import CheckpointError, ConfigError, DratsError, InvalidInputError
+from drats.domain.errors import ConfigError, DratsError, InvalidInputError
 from drats.domain.ports import EnvPool, StateDict
 from drats.domain.types import EpisodeStats, PoolStep
 
 
-class WorkerError(DratsError, RuntimeError):
-    """A worker process died, or did not answer in time; the pool is closed afterwards."""
+class WorkerError(EnvError):
+    """A worker process died, did not answer in time, or raised in ``reset_slots`` / ``step``
+    (an env error); the pool is closed afterwards (its workers stopped and joined).
+
+    A subclass of :class:`~drats.adapters.slot_pool.EnvError`, which the in-process
+    :class:`SlotEnvPool` raises (and is closed after) when an env raises.
+    """
 
 
 # ----------------------------------------------------------------------- shared memory
@@ -206,10 +221,11 @@ class ProcessEnvPool(EnvPool):
             ``np.array_split(range(N), num_workers)[w]``.
         start_method: ``"forkserver"`` or ``"spawn"`` (never ``fork``: MuJoCo / torch state).
         timeout_s: longest wait for one worker's answer (startup included) before a
-            :class:`WorkerError`.
+            :class:`WorkerError`; a finite number >= 0.001.
 
     Raises:
-        ConfigError: a bad setting. WorkerError: a worker failed to start.
+        ConfigError: a bad setting (checked before any worker starts). WorkerError: a worker
+            failed to start.
     """
 
     def __init__(
@@ -224,15 +240,18 @@ class ProcessEnvPool(EnvPool):
         start_method: str = "forkserver",
         timeout_s: float = 120.0,
     ) -> None:
-        n = positive_int(num_slots, "num_slots")
+        n = slot_count(num_slots)
         workers = positive_int(num_workers, "num_workers")
         if workers > n:
             raise ConfigError(f"num_workers ({workers}) must be <= num_slots ({n})")
         if start_method not in ("forkserver", "spawn"):
             raise ConfigError(f"start_method must be 'forkserver' or 'spawn', got {start_method!r}")
-        if not float(timeout_s) > 0:
-            raise ConfigError(f"timeout_s must be > 0, got {timeout_s!r}")
-        self._timeout = float(timeout_s)
+        self._timeout = finite_float(timeout_s, "timeout_s", minimum=1e-3)
+        # The workers' SlotEnvPool checks these too; checked here so no worker starts for them.
+        seed = as_seed(seed)
+        if max_episode_steps is not None:
+            max_episode_steps = positive_int(max_episode_steps, "max_episode_steps")
+        terminate_on_success = flag(terminate_on_success, "terminate_on_success")
         self._n, self._names = n, tuple(family.task_names)
         self._obs_dim, self._action_dim, self._discrete = pool_dims(family)
         bounds = np.linspace(0, n, workers + 1).round().astype(int)
@@ -332,20 +351,23 @@ class ProcessEnvPool(EnvPool):
             self._fail(f"worker {w} (pid {proc.pid}) died with exit code {proc.exitcode} ({err!r})")
         return reply
 
-    def _fail(self, message: str) -> NoReturn:
+    def _fail(self, message: str, detail: str = "") -> NoReturn:
+        """Close the pool (stop and join every worker), then raise WorkerError."""
         self.close()
-        raise WorkerError(message + "; the pool is closed")
+        raise WorkerError(f"{message}; the pool is closed{detail}")
 
-    def _gather(self, workers: Sequence[int] | range) -> list[Any]:
+    def _gather(self, workers: Sequence[int] | range, *, fatal: bool = False) -> list[Any]:
         """Every listed worker's reply (all are read, so the pipes stay in step); then the
-        first worker error, if any, is re-raised with its own type."""
+        first worker error, if any: a drats error other than EnvError is re-raised with its
+        own type unless ``fatal`` (the call may have moved other workers' slots); any other
+        error closes the pool and raises WorkerError."""
         replies = [self._recv(w) for w in workers]
         for w, (status, payload) in zip(workers, replies, strict=True):
             if status == "error":
                 err, trace = payload
-                if isinstance(err, DratsError):
+                if isinstance(err, DratsError) and not isinstance(err, EnvError) and not fatal:
                     raise err
-                raise WorkerError(f"worker {w} raised {type(err).__name__}: {err}\n{trace}")
+                self._fail(f"worker {w} raised {type(err).__name__}: {err}", f"\n{trace}")
         return [payload for _, payload in replies]
 
     def _check_open(self) -> None:
@@ -361,7 +383,8 @@ class ProcessEnvPool(EnvPool):
         return self.reset_slots(np.arange(self._n, dtype=np.int64), t)
 
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
-        """Start new episodes in ``slots`` playing ``task_ids``: float32[M, obs_dim]."""
+        """Start new episodes in ``slots`` playing ``task_ids``: float32[M, obs_dim].
+        WorkerError (the pool is then closed) if a worker fails."""
         self._check_open()
         s, t = check_reset_args(slots, task_ids, self._n, len(self._names))
         out = np.zeros((len(s), self._obs_dim), np.float32)
@@ -371,13 +394,14 @@ class ProcessEnvPool(EnvPool):
             if len(mine):
                 rows[w] = mine
                 self._send(w, "reset_slots", (s[mine] - lo, t[mine]))
-        for w, obs in zip(rows, self._gather(list(rows)), strict=True):
+        for w, obs in zip(rows, self._gather(list(rows), fatal=True), strict=True):
             out[rows[w]] = obs
         self._running[s] = True
         return out
 
     def step(self, actions: ArrayLike) -> PoolStep:
-        """Advance every slot one step in the workers (see the port)."""
+        """Advance every slot one step in the workers (see the port). WorkerError (the
+        pool is then closed) if a worker fails, e.g. because an env raised."""
         self._check_open()
         a = check_actions(actions, self._n, self._action_dim, self._discrete)
         if not self._running.all():
@@ -390,7 +414,7 @@ class ProcessEnvPool(EnvPool):
         views["actions"][...] = a
         for w in range(len(self._bounds)):
             self._send(w, "step")
-        parts = self._gather(range(len(self._bounds)))
+        parts = self._gather(range(len(self._bounds)), fatal=True)
         episodes = EpisodeStats(*(np.concatenate([p[i] for p in parts]) for i in range(4)))
         out = PoolStep(
             obs=views["obs"].copy(),
@@ -429,21 +453,21 @@ class ProcessEnvPool(EnvPool):
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore slot RNGs and counters in every worker; then reset every slot."""
+        """Restore slot RNGs and counters in every worker; then reset every slot.
+
+        The seed and the ``slot_*`` rows are checked here (CheckpointError naming the entry)
+        and the configuration entries in every worker, which all hold the same ones: a refused
+        state changes no worker."""
         self._check_open()
         check_state_config(state, {"num_slots": self._n, "first_slot": 0})
+        _, arrays = check_slot_state(state, self._n, len(self._names))
         full = {key: state[key] for key in state}
-        for key in SLOT_KEYS:
-            if key not in full:
-                raise CheckpointError(f"state dict has no {key!r} entry")
-            if np.ndim(full[key]) == 0 or len(full[key]) != self._n:
-                raise CheckpointError(f"state dict {key!r} must have {self._n} rows")
         for w, (lo, hi) in enumerate(self._bounds):
             part = dict(full, num_slots=hi - lo, first_slot=lo)
-            part.update({key: np.asarray(full[key])[lo:hi] for key in SLOT_KEYS})
+            part.update({key: arrays[key][lo:hi] for key in SLOT_KEYS})
             self._send(w, "load_state_dict", part)
-        self._running[:] = False
         self._gather(range(len(self._bounds)))
+        self._running[:] = False
 
 
 __all__ = ["ProcessEnvPool", "WorkerError"]

@@ -14,6 +14,12 @@ EnvPool whose N slots can each play any of K tasks, stepped one env at a time.
   which env instance a slot borrowed or on how slots are split over worker processes.
 * **Episode statistics.** Each finished episode reports its task, undiscounted return, length
   and success at any step (``info["success"]`` or ``info["is_success"]`` truthy).
+* **Env failures.** An exception raised by env code (``make_env``, ``start_episode``,
+  ``env.step``, or a raw observation that does not fit the task's space) is re-raised as
+  :class:`EnvError` naming the slot and the task. Other slots may already have moved, so the
+  pool is closed first: every later ``reset`` / ``reset_slots`` / ``step`` /
+  ``load_state_dict`` raises InvalidInputError ("closed"), as after a
+  :class:`~drats.adapters.process_pool.WorkerError` of the process backend.
 * **Checkpoints.** ``state_dict`` holds the slot RNG states and counters (numpy arrays, Python
   scalars and strings only). Simulators are not snapshotted (``restores_episodes`` is False):
   after ``load_state_dict`` every slot counts as ended and the caller must ``reset`` it; the
@@ -22,9 +28,10 @@ EnvPool whose N slots can each play any of K tasks, stepped one env at a time.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -39,16 +46,25 @@ from drats.adapters._checks import (
     check_shape,
     check_state_arrays,
     check_state_config,
+    flag,
     one_dim,
     positive_int,
+    slot_count,
+    state_ints,
 )
-from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
+from drats.domain.errors import CheckpointError, ConfigError, DratsError, InvalidInputError
 from drats.domain.ports import EnvPool, StateDict
 from drats.domain.rng import CounterRng
 from drats.domain.types import EpisodeStats, PoolStep
 
 #: state-dict keys holding one row per slot; a multi-process pool concatenates them.
 SLOT_KEYS = ("slot_rng", "slot_task", "slot_episodes", "slot_steps")
+
+
+class EnvError(DratsError, RuntimeError):
+    """An env raised inside ``reset_slots`` or ``step`` (the message names the slot, the task
+    and the env's own error, chained as ``__cause__``); the pool is closed afterwards."""
+
 
 # ---------------------------------------------------------------------------- input checks
 
@@ -76,6 +92,31 @@ def check_actions(
     check_finite(arr, "actions")
     clipped: NDArray[np.float32] = np.clip(arr, -1.0, 1.0)
     return clipped
+
+
+def check_slot_state(
+    state: Mapping[str, Any], num_slots: int, num_tasks: int
+) -> tuple[int, dict[str, NDArray[Any]]]:
+    """The seed and the ``slot_*`` arrays of a slot-pool state dict over ``num_slots`` slots,
+    checked (CheckpointError naming the entry) and converted: ``slot_rng`` uint64[N, 2],
+    ``slot_task`` int64[N] in [-1, K), ``slot_episodes`` and ``slot_steps`` int64[N] >= 0."""
+    seed = np.asarray(state.get("seed", -1))
+    if seed.ndim != 0 or seed.dtype.kind not in "iu" or not 0 <= int(seed) < 2**64:
+        raise CheckpointError(f"state dict 'seed' must be an integer >= 0, got {seed!r}")
+    n = num_slots
+    spec = {
+        "slot_rng": ((n, 2), "u"),
+        "slot_task": ((n,), "iu"),
+        "slot_episodes": ((n,), "iu"),
+        "slot_steps": ((n,), "iu"),
+    }
+    arrays = check_state_arrays(state, spec)
+    return int(seed), {
+        "slot_rng": arrays["slot_rng"].astype(np.uint64, copy=True),
+        "slot_task": state_ints(arrays["slot_task"], "slot_task", -1, num_tasks - 1),
+        "slot_episodes": state_ints(arrays["slot_episodes"], "slot_episodes", 0),
+        "slot_steps": state_ints(arrays["slot_steps"], "slot_steps", 0),
+    }
 
 
 # ------------------------------------------------------------------------------ env families
@@ -207,12 +248,17 @@ class SlotEnvPool(EnvPool):
         seed: pool seed; slot s draws from ``CounterRng(seed + first_slot + s)``.
         max_episode_steps: truncate episodes after this many steps (None: only the env's own
             time limit).
-        terminate_on_success: end an episode (terminated=True) on its first success step.
+        terminate_on_success: end an episode (terminated=True) on its first success step
+            (True or False).
         first_slot: global index of this pool's slot 0 (a worker of :class:`ProcessEnvPool`
             hosts slots ``first_slot .. first_slot + num_slots - 1``).
         max_idle_envs: idle instances kept for reuse over all tasks (None: ``num_slots``);
             beyond it the least recently parked one is closed, so a pool holds at most
             ``num_slots + max_idle_envs`` envs however often slots switch task.
+
+    Raises:
+        ConfigError: a bad setting (``num_slots`` above
+            :data:`~drats.adapters._checks.MAX_SLOTS` included).
     """
 
     def __init__(
@@ -226,7 +272,7 @@ class SlotEnvPool(EnvPool):
         first_slot: int = 0,
         max_idle_envs: int | None = None,
     ) -> None:
-        n = positive_int(num_slots, "num_slots")
+        n = slot_count(num_slots)
         if max_idle_envs is not None and (
             isinstance(max_idle_envs, bool)
             or not isinstance(max_idle_envs, int)
@@ -241,7 +287,7 @@ class SlotEnvPool(EnvPool):
         self._max_steps = (
             0 if max_episode_steps is None else positive_int(max_episode_steps, "max_episode_steps")
         )
-        self._terminate_on_success = bool(terminate_on_success)
+        self._terminate_on_success = flag(terminate_on_success, "terminate_on_success")
         if isinstance(first_slot, bool) or not isinstance(first_slot, int) or first_slot < 0:
             raise ConfigError(f"first_slot must be an integer >= 0, got {first_slot!r}")
         self._first = first_slot
@@ -315,21 +361,27 @@ class SlotEnvPool(EnvPool):
 
         A slot switching task returns its env to its old task's free list and borrows one of
         the new task (built if none is idle). An episode still in flight is dropped.
+
+        Raises:
+            EnvError: building or resetting an env raised; the pool is closed.
         """
         self._check_open()
         s, t = check_reset_args(slots, task_ids, self._n, self._k)
         out = np.zeros((len(s), self.obs_dim), np.float32)
         for row, (slot, task) in enumerate(zip(s.tolist(), t.tolist(), strict=True)):
-            env = self._borrow(slot, task)
-            draws = self._rngs[slot].next_u64(2)
-            raw = self._family.start_episode(env, task, draws)
+            try:
+                env = self._borrow(slot, task)
+                draws = self._rngs[slot].next_u64(2)
+                raw = self._family.start_episode(env, task, draws)
+                self._encode(out[row], raw, task)
+            except Exception as err:
+                self._env_failed("reset_slots", slot, task, err)
             self._task[slot] = task
             self._running[slot] = True
             self._returns[slot] = 0.0
             self._lengths[slot] = 0
             self._success[slot] = False
             self._episodes[slot] += 1
-            self._encode(out[row], raw, task)
         return out
 
     def _borrow(self, slot: int, task: int) -> Any:
@@ -366,11 +418,23 @@ class SlotEnvPool(EnvPool):
             row[: lay.obs_width] = np.asarray(raw, np.float32).ravel()
         row[self._obs_width + task] = 1.0
 
+    def _env_failed(self, call: str, slot: int, task: int, err: Exception) -> NoReturn:
+        """Close the pool (other slots may already have moved) and raise EnvError."""
+        with contextlib.suppress(Exception):  # the env's own error is the one to report
+            self.close()
+        raise EnvError(
+            f"{call}: the env of slot {self._first + slot} (task {task}, "
+            f"{self._family.task_names[task]!r}) raised {type(err).__name__}: {err}; "
+            f"{type(self).__name__} is closed"
+        ) from err
+
     # ----------------------------------------------------------------------------- step
 
     def step(self, actions: ArrayLike) -> PoolStep:
         """Advance every slot one step (see the port). Raises InvalidInputError, before any
-        env moves, if a slot's episode has ended (or never started) and was not reset."""
+        env moves, if a slot's episode has ended (or never started) and was not reset, and
+        EnvError if an env raises (or returns an observation that does not fit): slots before
+        it have already moved, so the pool is closed."""
         self._check_open()
         a = check_actions(actions, self._n, self._action_dim, self._discrete)
         if not self._running.all():
@@ -392,17 +456,23 @@ class SlotEnvPool(EnvPool):
             else:
                 scaled = lay.center + a[slot, : lay.action_width] * lay.half
                 act = scaled.astype(lay.action_dtype).reshape(lay.action_shape)
-            raw, reward, term, trunc, info = self._envs[slot].step(act)
-            self._encode(obs[slot], raw, task)
+            try:
+                raw, reward, term, trunc, info = self._envs[slot].step(act)
+                self._encode(obs[slot], raw, task)
+                reward = float(reward)
+                success = bool(info.get("success") or info.get("is_success"))
+                term, trunc = bool(term), bool(trunc)
+            except Exception as err:
+                self._env_failed("step", slot, task, err)
             rewards[slot] = reward
-            self._returns[slot] += float(reward)
+            self._returns[slot] += reward
             self._lengths[slot] += 1
-            if info.get("success") or info.get("is_success"):
+            if success:
                 self._success[slot] = True
                 term = term or self._terminate_on_success
             if self._max_steps and self._lengths[slot] >= self._max_steps:
                 trunc = True
-            terminated[slot], truncated[slot] = bool(term), bool(trunc)
+            terminated[slot], truncated[slot] = term, trunc
         self._steps += 1
         done = terminated | truncated
         self._running &= ~done
@@ -426,8 +496,14 @@ class SlotEnvPool(EnvPool):
         self._envs = [None] * self._n
         self._idle = [[] for _ in range(self._k)]
         self._parked = []
-        for env in envs:
-            env.close()
+        first: Exception | None = None
+        for env in envs:  # close them all even if one raises; then re-raise the first error
+            try:
+                env.close()
+            except Exception as err:
+                first = first or err
+        if first is not None:
+            raise first
 
     def __del__(self) -> None:
         if not getattr(self, "_closed", True):
@@ -467,29 +543,17 @@ class SlotEnvPool(EnvPool):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore the seed, RNG states and counters. Episodes in flight are not restored:
         every slot counts as ended, and the caller must ``reset`` (or ``reset_slots``) all
-        slots. A state saved under another seed is accepted (the seed is part of the state)."""
+        slots. A state saved under another seed is accepted (the seed is part of the state).
+        A refused state (CheckpointError naming the entry: e.g. a negative counter) changes
+        nothing."""
         self._check_open()
         check_state_config(state, self._config())
-        seed = np.asarray(state.get("seed", -1))
-        if seed.ndim != 0 or seed.dtype.kind not in "iu" or int(seed) < 0:
-            raise CheckpointError(f"state dict 'seed' must be an integer >= 0, got {seed!r}")
-        n = self._n
-        spec = {
-            "slot_rng": ((n, 2), "u"),
-            "slot_task": ((n,), "iu"),
-            "slot_episodes": ((n,), "iu"),
-            "slot_steps": ((n,), "iu"),
-        }
-        arrays = check_state_arrays(state, spec)
-        task = arrays["slot_task"].astype(np.int64)
-        if np.any((task < -1) | (task >= self._k)):
-            raise CheckpointError(f"state dict 'slot_task' must lie in [-1, {self._k}), got {task}")
-        for rng, row in zip(self._rngs, arrays["slot_rng"].astype(np.uint64), strict=True):
+        seed, arrays = check_slot_state(state, self._n, self._k)
+        family = self._family.reseed(seed) if seed != self._seed else self._family
+        for rng, row in zip(self._rngs, arrays["slot_rng"], strict=True):
             rng.set_state(row)
-        if int(seed) != self._seed:
-            self._family = self._family.reseed(int(seed))
-            self._seed = int(seed)
-        self._task = task.copy()
-        self._episodes = arrays["slot_episodes"].astype(np.int64)
-        self._steps = arrays["slot_steps"].astype(np.int64)
+        self._family, self._seed = family, seed
+        self._task = arrays["slot_task"]
+        self._episodes = arrays["slot_episodes"]
+        self._steps = arrays["slot_steps"]
         self._running[:] = False

@@ -2,10 +2,67 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from drats.adapters._checks import flag
 from drats.domain.errors import ConfigError
+from drats.domain.validation import real_scalar
+
+
+def _label(config: Any) -> str:
+    """``"ppo"`` for a PPOConfig, ``"sac"`` for a SACConfig: the prefix of its messages."""
+    return type(config).__name__.removesuffix("Config").lower()
+
+
+def check_real(
+    config: Any,
+    name: str,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    open_low: bool = False,
+    optional: bool = False,
+) -> None:
+    """ConfigError naming ``name`` unless the setting is a finite real number in
+    ``[low, high]`` (``(low, high]`` with ``open_low``); None passes when ``optional``."""
+    value = getattr(config, name)
+    if optional and value is None:
+        return
+    label = f"{_label(config)} {name}"
+    number = real_scalar(value, label)
+    above = number > low if open_low else number >= low
+    if not (math.isfinite(number) and above and number <= high):
+        interval = f"{'(' if open_low else '['}{low}, {high}]".replace("inf]", "inf)")
+        none = " or None" if optional else ""
+        raise ConfigError(f"{label} must be finite and in {interval}{none}, got {value!r}")
+
+
+def check_count(config: Any, name: str) -> None:
+    """ConfigError naming ``name`` unless the setting is an integer >= 1 (not a bool)."""
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"{_label(config)} {name} must be >= 1 (an integer), got {value!r}")
+
+
+def check_flags(config: Any, *names: str) -> None:
+    """ConfigError naming the setting unless each of ``names`` is True or False."""
+    for name in names:
+        object.__setattr__(config, name, flag(getattr(config, name), f"{_label(config)} {name}"))
+
+
+def checked_hidden(config: Any) -> tuple[int, ...]:
+    """The ``hidden`` widths as a tuple of ints >= 1 (ConfigError naming ``hidden``)."""
+    hidden = config.hidden
+    label = f"{_label(config)} hidden"
+    if isinstance(hidden, str) or not isinstance(hidden, Sequence):
+        raise ConfigError(f"{label} must be a tuple of widths, got {hidden!r}")
+    if any(isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1 for h in hidden):
+        raise ConfigError(f"{label} widths must be integers >= 1, got {hidden!r}")
+    return tuple(int(h) for h in hidden)
 
 
 @dataclass(frozen=True)
@@ -48,23 +105,18 @@ class PPOConfig:
     log_std_max: float = 2.0
 
     def __post_init__(self) -> None:
-        if any(int(h) < 1 for h in self.hidden):
-            raise ConfigError(f"hidden widths must be >= 1, got {self.hidden}")
-        for name in ("lr", "adam_eps", "gamma", "gae_lambda"):
-            value = getattr(self, name)
-            if not 0.0 < value <= (1.0 if name in ("gamma", "gae_lambda") else float("inf")):
-                raise ConfigError(
-                    f"ppo {name} must be > 0 (and <= 1 for gamma/lambda), got {value}"
-                )
+        object.__setattr__(self, "hidden", checked_hidden(self))
+        check_flags(self, "multi_head", "per_task_adv_norm")
+        for name in ("lr", "adam_eps"):
+            check_real(self, name, 0.0, open_low=True)
+        for name in ("gamma", "gae_lambda"):
+            check_real(self, name, 0.0, 1.0, open_low=True)
         for name in ("epochs", "minibatches"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"ppo {name} must be >= 1, got {getattr(self, name)}")
+            check_count(self, name)
         for name in ("clip", "max_grad_norm", "target_kl"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ConfigError(f"ppo {name} must be > 0 or None, got {value}")
-        if self.ent_coef < 0 or self.vf_coef < 0:
-            raise ConfigError("ppo ent_coef and vf_coef must be >= 0")
+            check_real(self, name, 0.0, open_low=True, optional=True)
+        for name in ("ent_coef", "vf_coef", "log_std_min", "log_std_max"):
+            check_real(self, name, 0.0 if name.endswith("coef") else -math.inf)
         if not self.log_std_min < self.log_std_max:
             raise ConfigError("ppo log_std_min must be below log_std_max")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+from drats.adapters.ppo_config import check_count, check_flags, check_real, checked_hidden
 from drats.domain.errors import ConfigError
 
 
@@ -60,30 +60,19 @@ class SACConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        if any(isinstance(h, bool) or int(h) != h or int(h) < 1 for h in self.hidden):
-            raise ConfigError(f"sac hidden widths must be integers >= 1, got {self.hidden}")
+        object.__setattr__(self, "hidden", checked_hidden(self))
+        check_flags(self, "multi_head", "fast_matmul", "compile")
         for name in ("actor_lr", "critic_lr", "alpha_lr", "init_temperature"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ConfigError(f"sac {name} must be finite and > 0, got {value!r}")
+            check_real(self, name, 0.0, open_low=True)
         for name in ("gamma", "tau"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and 0.0 <= value <= 1.0):
-                raise ConfigError(f"sac {name} must be in [0, 1], got {value!r}")
-        if self.target_entropy is not None and not math.isfinite(self.target_entropy):
-            raise ConfigError(
-                f"sac target_entropy must be finite or None, got {self.target_entropy}"
-            )
-        if not (
-            math.isfinite(self.log_std_min)
-            and math.isfinite(self.log_std_max)
-            and self.log_std_min < self.log_std_max
-        ):
-            raise ConfigError("sac log_std_min must be finite and below a finite log_std_max")
+            check_real(self, name, 0.0, 1.0)
+        check_real(self, "target_entropy", optional=True)
+        check_real(self, "log_std_min")
+        check_real(self, "log_std_max")
+        if not self.log_std_min < self.log_std_max:
+            raise ConfigError("sac log_std_min must be below log_std_max")
         for name in ("batch_size", "metrics_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"sac {name} must be an integer >= 1, got {value!r}")
+            check_count(self, name)
 
     def replace(self, **changes: Any) -> SACConfig:
         """A copy with ``changes`` applied (unknown names raise ConfigError)."""

@@ -16,15 +16,41 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from drats.adapters._checks import INTEGER, as_array, check_finite, check_ids, check_shape
+from drats.adapters._checks import (
+    INTEGER,
+    NUMERIC,
+    as_array,
+    check_binary,
+    check_finite,
+    check_ids,
+    check_shape,
+    flag,
+    positive_int,
+    task_count,
+)
 from drats.adapters.ppo_config import PPOConfig
-from drats.adapters.torch_nets import MultiHeadMLP, pick_device, to_numpy_tree, to_torch_tree
+from drats.adapters.torch_nets import (
+    FieldSpec,
+    MultiHeadMLP,
+    check_action_indices,
+    check_finite_tree,
+    check_generator_state,
+    check_module_state,
+    check_optim_state,
+    check_seed,
+    checked_fields,
+    pick_device,
+    to_numpy_tree,
+    to_torch_tree,
+)
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 from drats.domain.ports import Policy, StateDict
 from drats.domain.state_tree import flatten_tree, unflatten_tree
 from drats.domain.types import PolicyStep, Rollout
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+#: dtype kinds accepted for the float fields of acting inputs and rollouts (bool refused).
+REAL = "fiu"
 
 
 def gae(
@@ -83,20 +109,24 @@ class TorchPPOPolicy(Policy):
         device: str = "auto",
         seed: int = 0,
     ) -> None:
-        for name, value in (("obs_dim", obs_dim), ("action_dim", action_dim), ("K", num_tasks)):
-            if int(value) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {value}")
-        self.config = cfg = config or PPOConfig()
+        self.obs_dim = positive_int(obs_dim, "obs_dim")
+        self.action_dim = positive_int(action_dim, "action_dim")
+        self.num_tasks = task_count(num_tasks)
+        self.discrete = flag(discrete, "discrete")
+        if config is None:
+            config = PPOConfig()
+        if not isinstance(config, PPOConfig):
+            raise ConfigError(f"config must be a PPOConfig, got {type(config).__name__}")
+        self.config = cfg = config
+        seed = check_seed(seed)
         self.device = pick_device(device)
-        self.obs_dim, self.action_dim, self.num_tasks = int(obs_dim), int(action_dim), num_tasks
-        self.discrete = bool(discrete)
         torch.manual_seed(seed)  # only the initial weights; acting uses self._gen
-        out = action_dim if discrete else 2 * action_dim
+        out = self.action_dim if self.discrete else 2 * self.action_dim
 
         def net(width: int, gain: float) -> MultiHeadMLP:
             return MultiHeadMLP(
-                obs_dim, width, num_tasks, hidden=cfg.hidden, multi_head=cfg.multi_head,
-                head_gain=gain,
+                self.obs_dim, width, self.num_tasks, hidden=cfg.hidden,
+                multi_head=cfg.multi_head, head_gain=gain,
             ).to(self.device)  # fmt: skip
 
         self.actor = net(out, 0.01)
@@ -104,12 +134,12 @@ class TorchPPOPolicy(Policy):
         self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self._gen = torch.Generator(device=self.device)
-        self._gen.manual_seed(int(seed))
+        self._gen.manual_seed(seed)
 
     # ------------------------------------------------------------------------ acting
 
     def _inputs(self, obs: Any, task_ids: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        x = as_array(obs, "obs", "fiu", np.float32)
+        x = as_array(obs, "obs", REAL, np.float32)
         ids = as_array(task_ids, "task_ids", INTEGER, np.int64)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             raise InvalidInputError(f"obs must have shape (n, {self.obs_dim}), got {x.shape}")
@@ -174,23 +204,61 @@ class TorchPPOPolicy(Policy):
 
     # ------------------------------------------------------------------------ learning
 
+    def _rollout_arrays(self, data: Rollout) -> dict[str, NDArray[Any]]:
+        """The rollout's fields checked (dtype, shape ``(T, N, ...)``, finite, task ids in
+        ``[0, K)``, discrete actions in ``[0, A)``, dones 0/1) and made contiguous."""
+        ids = as_array(data.task_ids, "rollout.task_ids", INTEGER, np.int64)
+        if ids.ndim != 2:
+            raise InvalidInputError(f"rollout.task_ids must have shape (T, N), got {ids.shape}")
+        t, n = ids.shape
+        tn, tn_names = (t, n), ("T", "N")
+        act: FieldSpec = (
+            (tn, tn_names, INTEGER, np.int64)
+            if self.discrete
+            else ((t, n, self.action_dim), tn_names, REAL, np.float32)
+        )
+        spec: dict[str, FieldSpec] = {
+            "task_ids": (tn, tn_names, INTEGER, np.int64),
+            "obs": ((t, n, self.obs_dim), tn_names, REAL, np.float32),
+            "actions": act,
+            "log_probs": (tn, tn_names, REAL, np.float32),
+            "values": (tn, tn_names, REAL, np.float32),
+            "rewards": (tn, tn_names, REAL, np.float32),
+            "dones": (tn, tn_names, NUMERIC, np.float32),
+            "bootstrap": (tn, tn_names, REAL, np.float32),
+            "last_values": ((n,), ("N",), REAL, np.float32),
+        }
+        out = checked_fields(data, spec, "rollout")
+        if t * n < 1:
+            raise InvalidInputError(f"a PPO rollout needs at least one step, got shape {(t, n)}")
+        check_ids(out["task_ids"], self.num_tasks, "rollout.task_ids")
+        if self.discrete:
+            check_action_indices(out["actions"], self.action_dim, "rollout.actions")
+        check_binary(out["dones"], "rollout.dones")
+        out["dones"] = out["dones"] != 0
+        return out
+
     def learn(self, data: Rollout | Any) -> dict[str, float]:
-        """One PPO update on a :class:`~drats.domain.types.Rollout`; returns loss statistics."""
+        """One PPO update on a :class:`~drats.domain.types.Rollout`; returns loss statistics.
+
+        The rollout is checked first (InvalidInputError, InvalidDtypeError or
+        UnknownTaskError naming the field); a refused rollout leaves the policy unchanged."""
         if not isinstance(data, Rollout):
             raise InvalidInputError(f"PPO learns from a Rollout, got {type(data).__name__}")
+        r = self._rollout_arrays(data)
         cfg, dev = self.config, self.device
-        rewards = data.rewards + cfg.gamma * data.bootstrap
-        adv_np = gae(rewards, data.values, data.dones, data.last_values, cfg.gamma, cfg.gae_lambda)
-        returns_np = adv_np + data.values
-        n = data.rewards.size
+        rewards = r["rewards"] + np.float32(cfg.gamma) * r["bootstrap"]
+        adv_np = gae(rewards, r["values"], r["dones"], r["last_values"], cfg.gamma, cfg.gae_lambda)
+        returns_np = adv_np + r["values"]
+        n = rewards.size
 
         def flat(arr: NDArray[Any], *tail: int) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(arr).reshape(n, *tail)).to(dev)
 
-        obs = flat(data.obs, self.obs_dim)
-        ids = flat(data.task_ids)
-        actions = flat(data.actions) if self.discrete else flat(data.actions, self.action_dim)
-        old_logp, adv, ret = flat(data.log_probs), flat(adv_np), flat(returns_np)
+        obs = flat(r["obs"], self.obs_dim)
+        ids = flat(r["task_ids"])
+        actions = flat(r["actions"]) if self.discrete else flat(r["actions"], self.action_dim)
+        old_logp, adv, ret = flat(r["log_probs"]), flat(adv_np), flat(returns_np)
         size = max(1, n // cfg.minibatches)
         stats = torch.zeros(5, device=dev)  # policy loss, value loss, entropy, kl, clip frac
         updates, stopped = 0, False
@@ -229,7 +297,7 @@ class TorchPPOPolicy(Policy):
                 break
         mean = (stats / updates).tolist()
         var_ret = float(returns_np.var())
-        explained = 1.0 - float((returns_np - data.values).var()) / var_ret if var_ret > 0 else 0.0
+        explained = 1.0 - float((returns_np - r["values"]).var()) / var_ret if var_ret > 0 else 0.0
         return {
             "policy_loss": mean[0],
             "value_loss": mean[1],
@@ -266,7 +334,14 @@ class TorchPPOPolicy(Policy):
         return flatten_tree(tree)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        tree = unflatten_tree(state)
+        """Restore a :meth:`state_dict`; CheckpointError naming the entry (and no change) if
+        it does not fit this policy or holds a non-finite value."""
+        if not isinstance(state, Mapping):
+            raise CheckpointError(f"state must be a state_dict mapping, got {type(state).__name__}")
+        try:
+            tree = unflatten_tree(state)
+        except (KeyError, ValueError, TypeError) as err:
+            raise CheckpointError(f"not a PPO policy state: {err}") from None
         want = [self.obs_dim, self.action_dim, self.num_tasks, int(self.discrete)]
         if not isinstance(tree, dict) or tree.get("kind") != "ppo":
             raise CheckpointError("the state is not a PPO policy's")
@@ -276,14 +351,22 @@ class TorchPPOPolicy(Policy):
             raise CheckpointError(
                 f"the checkpoint's policy has shape/hidden/heads {theirs}, this one {mine}"
             )
-        backup = self.state_dict()
+        check_module_state(tree, "actor", self.actor)
+        check_module_state(tree, "critic", self.critic)
+        check_optim_state(tree, "actor_optim", self.actor_optim)
+        check_optim_state(tree, "critic_optim", self.critic_optim)
+        check_generator_state(tree, "generator", self._gen)
+        check_finite_tree(tree)
+        backup = unflatten_tree(self.state_dict())
         try:
-            self.actor.load_state_dict(to_torch_tree(tree["actor"]))
-            self.critic.load_state_dict(to_torch_tree(tree["critic"]))
-            self.actor_optim.load_state_dict(to_torch_tree(tree["actor_optim"]))
-            self.critic_optim.load_state_dict(to_torch_tree(tree["critic_optim"]))
-            self._gen.set_state(to_torch_tree(tree["generator"]))
+            self._restore(tree)
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
-            if state is not backup:
-                self.load_state_dict(backup)
+            self._restore(backup)
             raise CheckpointError(f"the checkpoint's policy does not load: {err}") from None
+
+    def _restore(self, tree: dict[str, Any]) -> None:
+        self.actor.load_state_dict(to_torch_tree(tree["actor"]))
+        self.critic.load_state_dict(to_torch_tree(tree["critic"]))
+        self.actor_optim.load_state_dict(to_torch_tree(tree["actor_optim"]))
+        self.critic_optim.load_state_dict(to_torch_tree(tree["critic_optim"]))
+        self._gen.set_state(to_torch_tree(tree["generator"]))

@@ -24,9 +24,34 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from drats.adapters._checks import INTEGER, NUMERIC, as_array, check_finite, check_ids, check_shape
+from drats.adapters._checks import (
+    INTEGER,
+    NUMERIC,
+    as_array,
+    check_binary,
+    check_finite,
+    check_ids,
+    check_shape,
+    flag,
+    positive_int,
+    task_count,
+)
 from drats.adapters.sac_config import SACConfig
-from drats.adapters.torch_nets import MultiHeadMLP, pick_device, to_numpy_tree, to_torch_tree
+from drats.adapters.torch_nets import (
+    FieldSpec,
+    MultiHeadMLP,
+    check_action_indices,
+    check_finite_as,
+    check_finite_tree,
+    check_generator_state,
+    check_module_state,
+    check_optim_state,
+    check_seed,
+    checked_fields,
+    pick_device,
+    to_numpy_tree,
+    to_torch_tree,
+)
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 from drats.domain.ports import Policy, StateDict
 from drats.domain.state_tree import flatten_tree, unflatten_tree
@@ -167,19 +192,17 @@ class TorchSACPolicy(Policy):
         seed: int = 0,
         discrete: bool = False,
     ) -> None:
-        for name, value in (("obs_dim", obs_dim), ("action_dim", action_dim), ("K", num_tasks)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        self.config = cfg = config or SACConfig()
-        if not isinstance(cfg, SACConfig):
-            raise ConfigError(f"config must be a SACConfig, got {type(cfg).__name__}")
+        self.obs_dim = positive_int(obs_dim, "obs_dim")
+        self.action_dim = positive_int(action_dim, "action_dim")
+        self.num_tasks = task_count(num_tasks)
+        self.discrete = flag(discrete, "discrete")
+        if config is None:
+            config = SACConfig()
+        if not isinstance(config, SACConfig):
+            raise ConfigError(f"config must be a SACConfig, got {type(config).__name__}")
+        self.config = cfg = config
+        seed = check_seed(seed)
         self.device = dev = pick_device(device)
-        self.obs_dim, self.action_dim, self.num_tasks = (
-            int(obs_dim),
-            int(action_dim),
-            int(num_tasks),
-        )
-        self.discrete = bool(discrete)
         te = cfg.target_entropy
         if te is None:
             te = 0.2 * math.log(self.action_dim) if self.discrete else -self.action_dim
@@ -209,7 +232,7 @@ class TorchSACPolicy(Policy):
         self._online: list[torch.Tensor] = list(self.critic.parameters())
         self._target: list[torch.Tensor] = list(self.target_critic.parameters())
         self._gen = torch.Generator(device=dev)
-        self._gen.manual_seed(int(seed))
+        self._gen.manual_seed(seed)
         self._updates = 0
         self._td: torch.Tensor | None = None
         self._td_host: NDArray[np.float32] | None = None
@@ -268,32 +291,30 @@ class TorchSACPolicy(Policy):
     # ------------------------------------------------------------------------ learning
 
     def _batch_arrays(self, data: Batch) -> dict[str, NDArray[Any]]:
-        """The batch's fields checked (shape, dtype, finite, task ids) and made contiguous."""
+        """The batch's fields checked (shape, dtype, finite, task ids, terminated 0/1,
+        actions in the policy's range, weights >= 0) and made contiguous."""
         n = len(data.task_ids) if hasattr(data.task_ids, "__len__") else -1
-        o, a = self.obs_dim, self.action_dim
-        spec: dict[str, tuple[tuple[int, ...], str, type[np.generic]]] = {
-            "obs": ((n, o), NUMERIC, np.float32),
-            "actions": ((n, self.action_width), NUMERIC, np.float32),
-            "rewards": ((n,), NUMERIC, np.float32),
-            "next_obs": ((n, o), NUMERIC, np.float32),
-            "terminated": ((n,), NUMERIC, np.float32),
-            "weights": ((n,), NUMERIC, np.float32),
-            "task_ids": ((n,), INTEGER, np.int64),
+        o, b = self.obs_dim, ("B",)
+        spec: dict[str, FieldSpec] = {
+            "obs": ((n, o), b, NUMERIC, np.float32),
+            "actions": ((n, self.action_width), b, NUMERIC, np.float32),
+            "rewards": ((n,), b, NUMERIC, np.float32),
+            "next_obs": ((n, o), b, NUMERIC, np.float32),
+            "terminated": ((n,), b, NUMERIC, np.float32),
+            "weights": ((n,), b, NUMERIC, np.float32),
+            "task_ids": ((n,), b, INTEGER, np.int64),
         }
-        out: dict[str, NDArray[Any]] = {}
-        for name, (shape, kinds, dtype) in spec.items():
-            arr = as_array(getattr(data, name), f"batch.{name}", kinds, dtype)
-            check_shape(arr, shape, f"batch.{name}", symbols=("B",))
-            if name != "task_ids":
-                check_finite(arr, f"batch.{name}")
-            out[name] = np.ascontiguousarray(arr)
+        out = checked_fields(data, spec, "batch")
         if n < 1:
             raise InvalidInputError("a SAC batch needs at least one row")
         check_ids(out["task_ids"], self.num_tasks, "batch.task_ids")
+        act = out["actions"]
         if self.discrete:
-            act = out["actions"]
-            if np.any((act != np.round(act)) | (act < 0) | (act >= a)):
-                raise InvalidInputError(f"batch.actions must be action indices in [0, {a})")
+            check_action_indices(act, self.action_dim, "batch.actions")
+        elif np.any(np.abs(act) > 1.0):  # the tanh policy's range: Q(s, a) is never asked there
+            got = act[np.abs(act) > 1.0][0]
+            raise InvalidInputError(f"batch.actions must lie in [-1, 1] (tanh actions), got {got}")
+        check_binary(out["terminated"], "batch.terminated")
         if np.any(out["weights"] < 0):
             raise InvalidInputError("batch.weights must be >= 0")
         return out
@@ -458,7 +479,10 @@ class TorchSACPolicy(Policy):
         return flatten_tree(tree)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore a :meth:`state_dict`; CheckpointError (and no change) if it does not fit."""
+        """Restore a :meth:`state_dict`; CheckpointError naming the entry (and no change) if
+        it does not fit this policy or holds a non-finite value."""
+        if not isinstance(state, Mapping):
+            raise CheckpointError(f"state must be a state_dict mapping, got {type(state).__name__}")
         try:
             tree = unflatten_tree(state)
         except (KeyError, ValueError, TypeError) as err:
@@ -470,21 +494,37 @@ class TorchSACPolicy(Policy):
                 "the checkpoint's policy has obs/action/tasks/hidden/multi_head "
                 f"{tree.get('shape')}, this one {self._shape()}"
             )
-        backup = self.state_dict()
+        for name in ("actor", "critic", "target_critic"):
+            check_module_state(tree, name, getattr(self, name))
+        log_alpha = tree.get("log_alpha")
+        if not isinstance(log_alpha, np.ndarray) or log_alpha.dtype.kind != "f":
+            raise CheckpointError("state entry 'log_alpha' must be a float array")
+        if log_alpha.shape != (self.num_tasks,):
+            raise CheckpointError(
+                f"state entry 'log_alpha' must have shape ({self.num_tasks},), "
+                f"got {log_alpha.shape}"
+            )
+        check_finite_as(log_alpha, self.log_alpha.dtype, "log_alpha")
+        check_optim_state(tree, "optim", self.optim)
+        check_generator_state(tree, "generator", self._gen)
+        updates = tree.get("updates")
+        if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
+            raise CheckpointError(f"state entry 'updates' must be an integer >= 0, got {updates!r}")
+        check_finite_tree(tree)
+        backup = unflatten_tree(self.state_dict())
         try:
-            log_alpha = np.asarray(tree["log_alpha"])
-            if log_alpha.shape != (self.num_tasks,):
-                raise ValueError(f"log_alpha has shape {log_alpha.shape}")
-            self.actor.load_state_dict(to_torch_tree(tree["actor"]))
-            self.critic.load_state_dict(to_torch_tree(tree["critic"]))
-            self.target_critic.load_state_dict(to_torch_tree(tree["target_critic"]))
-            with torch.no_grad():
-                self.log_alpha.copy_(torch.from_numpy(log_alpha.astype(np.float32)))
-            self.optim.load_state_dict(to_torch_tree(tree["optim"]))
-            self._gen.set_state(to_torch_tree(tree["generator"]))
-            self._updates = int(tree["updates"])
+            self._restore(tree)
         except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
-            if state is not backup:
-                self.load_state_dict(backup)
+            self._restore(backup)
             raise CheckpointError(f"the checkpoint's policy does not load: {err}") from None
         self._td, self._td_host = None, None
+
+    def _restore(self, tree: dict[str, Any]) -> None:
+        self.actor.load_state_dict(to_torch_tree(tree["actor"]))
+        self.critic.load_state_dict(to_torch_tree(tree["critic"]))
+        self.target_critic.load_state_dict(to_torch_tree(tree["target_critic"]))
+        with torch.no_grad():
+            self.log_alpha.copy_(torch.from_numpy(tree["log_alpha"].astype(np.float32)))
+        self.optim.load_state_dict(to_torch_tree(tree["optim"]))
+        self._gen.set_state(to_torch_tree(tree["generator"]))
+        self._updates = int(tree["updates"])

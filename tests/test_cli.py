@@ -26,7 +26,7 @@ SHORT = ["--steps", "2048", "--eval-every", "1024", "--no-progress", "--threads"
         (["--eps", "0.5"], "eps * K <= 1"),
         (["--device", "tpu"], "device must be auto, cpu or cuda"),
         (["--sampler", "uniform", "--eta", "3"], "sampler 'uniform' takes no option 'eta'"),
-        (["--epochs", "0"], "ppo epochs must be >= 1"),
+        (["--epochs", "0"], "ppo epochs must be an integer >= 1"),
         (["--suite", "gym:"], "needs at least one Gymnasium env id"),
         (["--target", "1,2,3"], "target"),
     ],

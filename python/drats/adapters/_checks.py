@@ -152,19 +152,18 @@ def task_arg(value: object, num_tasks: int, name: str = "task_id") -> int:
 # ------------------------------------------------------------------------------------ config
 
 
-def positive_int(value: object, name: str) -> int:
-    """``value`` as an int >= 1 (bools and floats are refused)."""
+def positive_int(value: object, name: str, maximum: int | None = None) -> int:
+    """``value`` as an int >= 1, and <= ``maximum`` if given (bools and floats are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+    if maximum is not None and int(value) > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {int(value)}")
     return int(value)
 
 
 def task_count(value: object) -> int:
     """``num_tasks`` as an int in [1, MAX_TASKS] (ConfigError otherwise)."""
-    k = positive_int(value, "num_tasks")
-    if k > MAX_TASKS:
-        raise ConfigError(f"num_tasks must be at most {MAX_TASKS}, got {k}")
-    return k
+    return positive_int(value, "num_tasks", MAX_TASKS)
 
 
 def flag(value: object, name: str) -> bool:
@@ -403,10 +402,7 @@ MAX_SLOTS = 2**16
 
 def slot_count(value: object) -> int:
     """``num_slots`` as an int in [1, MAX_SLOTS] (ConfigError otherwise)."""
-    n = positive_int(value, "num_slots")
-    if n > MAX_SLOTS:
-        raise ConfigError(f"num_slots must be at most {MAX_SLOTS}, got {n}")
-    return n
+    return positive_int(value, "num_slots", MAX_SLOTS)
 
 
 def state_ints(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from drats.adapters._checks import flag
+from drats.adapters._checks import flag, positive_int
 from drats.domain.errors import ConfigError
 from drats.domain.validation import real_scalar
 
@@ -43,9 +43,7 @@ def check_real(
 
 def check_count(config: Any, name: str) -> None:
     """ConfigError naming ``name`` unless the setting is an integer >= 1 (not a bool)."""
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{_label(config)} {name} must be >= 1 (an integer), got {value!r}")
+    positive_int(getattr(config, name), f"{_label(config)} {name}")
 
 
 def check_flags(config: Any, *names: str) -> None:

@@ -218,3 +218,12 @@ def test_plot_out_must_be_writable(
     pytest.importorskip("matplotlib")
     assert main(["plot", str(run_dir), "--out", str(tmp_path / out)]) == 2
     assert message in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("hidden", ["abc", [0], [32.5]])
+def test_learner_options_from_config_json_are_checked(hidden: object) -> None:
+    from drats.bootstrap import build
+
+    config = TrainConfig.from_json(json.dumps({"learner_options": {"hidden": hidden}}))
+    with pytest.raises(ConfigError, match="ppo hidden"):
+        build(config)

@@ -114,9 +114,7 @@ def build_sampler(config: TrainConfig, num_tasks: int) -> TaskSampler:
 
 def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
     """The learner ``config.algo`` names, sized for ``pool``."""
-    options = dict(config.learner_options)
-    if "hidden" in options:
-        options["hidden"] = tuple(int(h) for h in options["hidden"])
+    options = dict(config.learner_options)  # PPOConfig / SACConfig check every option
     load("drats.adapters.torch_nets:set_threads")(config.threads)
     if config.algo == "sac":
         from drats.adapters.sac_config import SACConfig

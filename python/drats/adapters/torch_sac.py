@@ -32,9 +32,6 @@ from drats.adapters._checks import (
     check_finite,
     check_ids,
     check_shape,
-    flag,
-    positive_int,
-    task_count,
 )
 from drats.adapters.sac_config import SACConfig
 from drats.adapters.torch_nets import (
@@ -48,11 +45,15 @@ from drats.adapters.torch_nets import (
     check_optim_state,
     check_seed,
     checked_fields,
+    config_of,
     pick_device,
+    policy_dims,
+    policy_tree,
+    restore_or_roll_back,
     to_numpy_tree,
     to_torch_tree,
 )
-from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
+from drats.domain.errors import CheckpointError, InvalidInputError
 from drats.domain.ports import Policy, StateDict
 from drats.domain.state_tree import flatten_tree, unflatten_tree
 from drats.domain.types import Batch, PolicyStep
@@ -192,15 +193,9 @@ class TorchSACPolicy(Policy):
         seed: int = 0,
         discrete: bool = False,
     ) -> None:
-        self.obs_dim = positive_int(obs_dim, "obs_dim")
-        self.action_dim = positive_int(action_dim, "action_dim")
-        self.num_tasks = task_count(num_tasks)
-        self.discrete = flag(discrete, "discrete")
-        if config is None:
-            config = SACConfig()
-        if not isinstance(config, SACConfig):
-            raise ConfigError(f"config must be a SACConfig, got {type(config).__name__}")
-        self.config = cfg = config
+        dims = policy_dims(obs_dim, action_dim, num_tasks, discrete)
+        self.obs_dim, self.action_dim, self.num_tasks, self.discrete = dims
+        self.config = cfg = config_of(config, SACConfig)
         seed = check_seed(seed)
         self.device = dev = pick_device(device)
         te = cfg.target_entropy
@@ -481,14 +476,7 @@ class TorchSACPolicy(Policy):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict`; CheckpointError naming the entry (and no change) if
         it does not fit this policy or holds a non-finite value."""
-        if not isinstance(state, Mapping):
-            raise CheckpointError(f"state must be a state_dict mapping, got {type(state).__name__}")
-        try:
-            tree = unflatten_tree(state)
-        except (KeyError, ValueError, TypeError) as err:
-            raise CheckpointError(f"not a SAC policy state: {err}") from None
-        if not isinstance(tree, dict) or tree.get("kind") != "sac":
-            raise CheckpointError("the state is not a SAC policy's")
+        tree = policy_tree(state, "sac")
         if tree.get("shape") != self._shape():
             raise CheckpointError(
                 "the checkpoint's policy has obs/action/tasks/hidden/multi_head "
@@ -511,12 +499,7 @@ class TorchSACPolicy(Policy):
         if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
             raise CheckpointError(f"state entry 'updates' must be an integer >= 0, got {updates!r}")
         check_finite_tree(tree)
-        backup = unflatten_tree(self.state_dict())
-        try:
-            self._restore(tree)
-        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
-            self._restore(backup)
-            raise CheckpointError(f"the checkpoint's policy does not load: {err}") from None
+        restore_or_roll_back(self._restore, tree, unflatten_tree(self.state_dict()))
         self._td, self._td_host = None, None
 
     def _restore(self, tree: dict[str, Any]) -> None:

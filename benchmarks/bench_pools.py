@@ -11,7 +11,7 @@ mean). Implementations, all measured in the same run:
   metaworld wrappers, same-step autoreset): the baseline of the ratios.
 * ``stock-async``: the same with ``vector_strategy="async"``: 10 worker processes, more busy
   processes than this machine's 2 cores allow, so it runs only when ``DRATS_BENCH_ASYNC=1``.
-* ``pool-inprocess``: :class:`drats.adapters.metaworld_pool.MetaWorldEnvPool` in-process,
+* ``pool-inprocess``: :class:`drats.adapters.envs.metaworld.MetaWorldEnvPool` in-process,
   ended slots reset with ``reset_slots`` on the same task.
 * ``pool-process-2``: the same with ``backend="process", num_workers=2``.
 
@@ -44,7 +44,7 @@ import pytest
 gym = pytest.importorskip("gymnasium")
 pytest.importorskip("metaworld")
 
-from drats.adapters.metaworld_pool import MetaWorldEnvPool  # noqa: E402
+from drats.adapters.envs.metaworld import MetaWorldEnvPool  # noqa: E402
 
 ROUNDS = 1000  # pool steps per implementation
 SLOTS = 10

@@ -13,7 +13,7 @@ Implementations, measured in the same run on the same batch:
   (the actor's backward also fills the critics' gradients, which are then thrown away),
   per-task temperatures updated in a Python loop over tasks, Polyak averaging one parameter
   at a time, ``.item()`` for every metric.
-* ``drats``: :meth:`drats.adapters.torch_sac.TorchSACPolicy.learn` with the default
+* ``drats``: :meth:`drats.adapters.learners.sac.TorchSACPolicy.learn` with the default
   settings (float32 throughout).
 * ``drats fast_matmul``: the same with ``SACConfig(fast_matmul=True)``: the float32 matmuls
   round their inputs to bfloat16 (oneDNN; AMX where the CPU has it) and accumulate in
@@ -53,9 +53,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from drats.adapters.sac_config import SACConfig  # noqa: E402
-from drats.adapters.torch_nets import MultiHeadMLP  # noqa: E402
-from drats.adapters.torch_sac import TorchSACPolicy  # noqa: E402
+from drats.adapters.learners.sac import TorchSACPolicy  # noqa: E402
+from drats.adapters.learners.sac_config import SACConfig  # noqa: E402
+from drats.adapters.learners.torch_nets import MultiHeadMLP  # noqa: E402
 from drats.domain.types import Batch  # noqa: E402
 
 OBS_DIM, ACT_DIM, K = 49, 4, 10

@@ -23,7 +23,7 @@ K = 50
 def _sampler(impl: str) -> Any:
     if impl == "numpy":
         try:
-            module = importlib.import_module("drats.adapters.numpy_sampler")
+            module = importlib.import_module("drats.adapters.samplers.numpy_drats")
         except ImportError as err:
             pytest.skip(f"numpy sampler unavailable: {err}")
         sampler = module.NumpyDratsSampler(K, seed=0)

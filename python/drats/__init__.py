@@ -34,24 +34,24 @@ _EXPORTS: dict[str, str] = {
     "EmptyTaskError": "drats.domain.errors",
     "CheckpointError": "drats.domain.errors",
     # adapters
-    "DratsSampler": "drats.adapters.cpp_sampler",
-    "UniformSampler": "drats.adapters.cpp_sampler",
-    "NumpyDratsSampler": "drats.adapters.numpy_sampler",
-    "NumpyUniformSampler": "drats.adapters.numpy_sampler",
-    "CppPerTaskReplay": "drats.adapters.cpp_replay",
-    "NumpyPerTaskReplay": "drats.adapters.numpy_replay",
-    "HedgeSampler": "drats.adapters.curriculum_samplers",
-    "LearningProgressSampler": "drats.adapters.curriculum_samplers",
-    "SmtSampler": "drats.adapters.curriculum_samplers",
-    "GridWorldEnvPool": "drats.adapters.gridworld_pool",
-    "GymEnvPool": "drats.adapters.gym_pool",
-    "PointMassEnvPool": "drats.adapters.pointmass_pool",
+    "DratsSampler": "drats.adapters.samplers.drats",
+    "UniformSampler": "drats.adapters.samplers.drats",
+    "NumpyDratsSampler": "drats.adapters.samplers.numpy_drats",
+    "NumpyUniformSampler": "drats.adapters.samplers.numpy_drats",
+    "CppPerTaskReplay": "drats.adapters.replay.cpp_replay",
+    "NumpyPerTaskReplay": "drats.adapters.replay.numpy_replay",
+    "HedgeSampler": "drats.adapters.samplers.curricula",
+    "LearningProgressSampler": "drats.adapters.samplers.curricula",
+    "SmtSampler": "drats.adapters.samplers.curricula",
+    "GridWorldEnvPool": "drats.adapters.envs.gridworld",
+    "GymEnvPool": "drats.adapters.envs.gym_tasks",
+    "PointMassEnvPool": "drats.adapters.envs.pointmass",
     "OffPolicyTrainer": "drats.application.offpolicy",
     "allocate_batch": "drats.domain.allocation",
-    "MetaWorldEnvPool": "drats.adapters.metaworld_pool",
-    "ProcessEnvPool": "drats.adapters.process_pool",
-    "TorchPPOPolicy": "drats.adapters.torch_ppo",
-    "PPOConfig": "drats.adapters.ppo_config",
+    "MetaWorldEnvPool": "drats.adapters.envs.metaworld",
+    "ProcessEnvPool": "drats.adapters.envs.process_pool",
+    "TorchPPOPolicy": "drats.adapters.learners.ppo",
+    "PPOConfig": "drats.adapters.learners.ppo_config",
     "Rollout": "drats.domain.types",
     "TrainConfig": "drats.application.config",
     "Trainer": "drats.application.trainer",
@@ -116,22 +116,22 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from drats.adapters.cpp_replay import CppPerTaskReplay
-    from drats.adapters.cpp_sampler import DratsSampler, UniformSampler
-    from drats.adapters.curriculum_samplers import (
+    from drats.adapters.envs.gridworld import GridWorldEnvPool
+    from drats.adapters.envs.gym_tasks import GymEnvPool
+    from drats.adapters.envs.metaworld import MetaWorldEnvPool
+    from drats.adapters.envs.pointmass import PointMassEnvPool
+    from drats.adapters.envs.process_pool import ProcessEnvPool
+    from drats.adapters.learners.ppo import TorchPPOPolicy
+    from drats.adapters.learners.ppo_config import PPOConfig
+    from drats.adapters.replay.cpp_replay import CppPerTaskReplay
+    from drats.adapters.replay.numpy_replay import NumpyPerTaskReplay
+    from drats.adapters.samplers.curricula import (
         HedgeSampler,
         LearningProgressSampler,
         SmtSampler,
     )
-    from drats.adapters.gridworld_pool import GridWorldEnvPool
-    from drats.adapters.gym_pool import GymEnvPool
-    from drats.adapters.metaworld_pool import MetaWorldEnvPool
-    from drats.adapters.numpy_replay import NumpyPerTaskReplay
-    from drats.adapters.numpy_sampler import NumpyDratsSampler, NumpyUniformSampler
-    from drats.adapters.pointmass_pool import PointMassEnvPool
-    from drats.adapters.ppo_config import PPOConfig
-    from drats.adapters.process_pool import ProcessEnvPool
-    from drats.adapters.torch_ppo import TorchPPOPolicy
+    from drats.adapters.samplers.drats import DratsSampler, UniformSampler
+    from drats.adapters.samplers.numpy_drats import NumpyDratsSampler, NumpyUniformSampler
     from drats.application.config import TrainConfig
     from drats.application.evaluation import evaluate
     from drats.application.offpolicy import OffPolicyTrainer

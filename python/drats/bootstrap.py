@@ -18,11 +18,11 @@ from drats.domain.errors import ConfigError
 from drats.domain.ports import EnvPool, Policy, ReplayBuffer, TaskSampler
 
 SAMPLER_REGISTRY: dict[str, str] = {
-    "drats": "drats.adapters.cpp_sampler:DratsSampler",
-    "uniform": "drats.adapters.cpp_sampler:UniformSampler",
-    "hedge": "drats.adapters.curriculum_samplers:HedgeSampler",
-    "lp": "drats.adapters.curriculum_samplers:LearningProgressSampler",
-    "smt": "drats.adapters.curriculum_samplers:SmtSampler",
+    "drats": "drats.adapters.samplers.drats:DratsSampler",
+    "uniform": "drats.adapters.samplers.drats:UniformSampler",
+    "hedge": "drats.adapters.samplers.curricula:HedgeSampler",
+    "lp": "drats.adapters.samplers.curricula:LearningProgressSampler",
+    "smt": "drats.adapters.samplers.curricula:SmtSampler",
 }
 
 # Sampler settings that differ in name between samplers.
@@ -58,21 +58,21 @@ def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
     seed = config.seed + (1_000_003 if evaluation else 0)
     suite = config.suite
     if suite == "pointmass":
-        cls = load("drats.adapters.pointmass_pool:PointMassEnvPool")
+        cls = load("drats.adapters.envs.pointmass:PointMassEnvPool")
         slots = 4 if evaluation else config.resolved("num_slots")
         kwargs: dict[str, Any] = {"seed": seed, "terminate_on_success": True}
         if config.max_episode_steps is not None:
             raise ConfigError("pointmass episodes have a fixed horizon")
         return cls(slots, **kwargs)  # type: ignore[no-any-return]
     if suite == "gridworld4":
-        from drats.adapters.gridworld_pool import GridWorldEnvPool
+        from drats.adapters.envs.gridworld import GridWorldEnvPool
 
         slots = 4 if evaluation else config.resolved("num_slots")
         if config.max_episode_steps is not None:
             raise ConfigError("gridworld4 episodes have a fixed 15-step horizon")
         return GridWorldEnvPool(slots, seed=seed)
     if suite in ("mt10", "mt50"):
-        cls = load("drats.adapters.metaworld_pool:MetaWorldEnvPool")
+        cls = load("drats.adapters.envs.metaworld:MetaWorldEnvPool")
         k = 10 if suite == "mt10" else 50
         slots = k if evaluation else config.resolved("num_slots")
         return cls(  # type: ignore[no-any-return]
@@ -85,7 +85,7 @@ def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
             max_episode_steps=config.max_episode_steps or 500,
         )
     ids = [part.strip() for part in suite[4:].split(",") if part.strip()]
-    cls = load("drats.adapters.gym_pool:GymEnvPool")
+    cls = load("drats.adapters.envs.gym_tasks:GymEnvPool")
     slots = len(ids) if evaluation or config.num_slots is None else config.resolved("num_slots")
     return cls(  # type: ignore[no-any-return]
         ids,
@@ -115,9 +115,9 @@ def build_sampler(config: TrainConfig, num_tasks: int) -> TaskSampler:
 def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
     """The learner ``config.algo`` names, sized for ``pool``."""
     options = dict(config.learner_options)  # PPOConfig / SACConfig check every option
-    load("drats.adapters.torch_nets:set_threads")(config.threads)
+    load("drats.adapters.learners.torch_nets:set_threads")(config.threads)
     if config.algo == "sac":
-        from drats.adapters.sac_config import SACConfig
+        from drats.adapters.learners.sac_config import SACConfig
 
         if "lr" in options:  # one --lr sets actor, critic and temperature rates
             lr = options.pop("lr")
@@ -129,15 +129,15 @@ def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
         if "init_temperature" in config.preset.sac:
             options.setdefault("init_temperature", config.preset.sac["init_temperature"])
         sac = SACConfig(batch_size=config.resolved("batch_size")).replace(**options)
-        cls = load("drats.adapters.torch_sac:TorchSACPolicy")
+        cls = load("drats.adapters.learners.sac:TorchSACPolicy")
         return cls(  # type: ignore[no-any-return]
             pool.obs_dim, pool.action_dim, pool.num_tasks, config=sac,
             device=config.device, seed=config.seed, discrete=pool.discrete,
         )  # fmt: skip
-    from drats.adapters import ppo_config
+    from drats.adapters.learners import ppo_config
 
     ppo = getattr(ppo_config, config.preset.ppo).replace(**options)
-    cls = load("drats.adapters.torch_ppo:TorchPPOPolicy")
+    cls = load("drats.adapters.learners.ppo:TorchPPOPolicy")
     return cls(  # type: ignore[no-any-return]
         pool.obs_dim,
         pool.action_dim,
@@ -152,7 +152,7 @@ def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
 def build_replay(config: TrainConfig, pool: EnvPool) -> ReplayBuffer:
     """The C++ per-task prioritized replay, ``replay_size`` transitions split over the tasks
     (``alpha = 0`` when ``per`` is off)."""
-    from drats.adapters.cpp_replay import CppPerTaskReplay
+    from drats.adapters.replay.cpp_replay import CppPerTaskReplay
 
     capacity = max(1, config.resolved("replay_size") // pool.num_tasks)
     return CppPerTaskReplay(

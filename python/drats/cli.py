@@ -178,7 +178,7 @@ def _train(args: argparse.Namespace) -> int:
                 ) from None
             atomic_write_bytes(run_dir / "config.json", config.to_json().encode())
         sinks: list[MetricsSink] = []
-        from drats.adapters.tensorboard_sink import TensorBoardSink, tensorboard_available
+        from drats.adapters.sinks.tensorboard import TensorBoardSink, tensorboard_available
 
         if tensorboard_available():
             sinks.append(TensorBoardSink(run_dir / "tensorboard"))

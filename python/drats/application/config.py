@@ -28,7 +28,7 @@ class SuitePreset:
         eval_episodes: deterministic evaluation episodes per task.
         checkpoint_every: environment steps between checkpoints.
         sampler: default task-sampler options (eta, step_size, eps, target, adaptive_target).
-        ppo: name of the PPO preset in :mod:`drats.adapters.ppo_config`.
+        ppo: name of the PPO preset in :mod:`drats.adapters.learners.ppo_config`.
         sac: the off-policy defaults (``batch_size``, ``replay_size`` in transitions over all
             tasks, ``warmup_steps`` of random actions, ``window_steps`` = env steps per
             sampler window and log row, ``hidden``, optionally ``init_temperature``) and any

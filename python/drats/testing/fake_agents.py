@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters._checks import (
+from drats.domain.checks import (
     NUMERIC,
     as_array,
     as_seed,

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters._checks import (
+from drats.adapters.replay.settings import ReplaySettings
+from drats.domain.checks import (
     INTEGER,
     NUMERIC,
     as_array,
@@ -27,7 +28,6 @@ from drats.adapters._checks import (
     task_count,
     unit_arg,
 )
-from drats.adapters._replay_base import ReplaySettings
 from drats.domain.errors import (
     CheckpointError,
     ConfigError,

@@ -1,0 +1,145 @@
+"""EnvPool over a list of Gymnasium env ids (``GymEnvPool``): observations padded to the widest
+task plus the task one-hot, actions in [-1, 1] rescaled to each task's bounds; the slot
+machinery (lazy env reuse, no autoreset, explicit seeding) is :class:`SlotEnvPool`'s.
+
+Call sequence (the :class:`~drats.domain.ports.EnvPool` port's)::
+
+    pool = GymEnvPool(["Pendulum-v1", "MountainCarContinuous-v0"], num_slots=4, seed=0)
+    obs = pool.reset(task_ids)                 # float32[N, obs_dim]
+    out = pool.step(actions)                   # ended slots keep their final obs
+    done = np.flatnonzero(out.terminated | out.truncated)
+    obs = out.obs.copy()
+    obs[done] = pool.reset_slots(done, sampler.sample(len(done)))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from drats.adapters.envs.slot_pool import EnvFamily, SlotEnvPool
+from drats.domain.checks import flag, positive_int, slot_count
+from drats.domain.errors import ConfigError
+
+
+class GymFamily(EnvFamily):
+    """Tasks given by Gymnasium env ids, built with ``gymnasium.make``.
+
+    Args:
+        env_ids: one registered env id (a string) per task, each listed once.
+        max_episode_steps: passed to ``gymnasium.make`` (None keeps each env's default).
+
+    Raises:
+        ConfigError: not a non-empty sequence of strings, an id listed twice, an unknown env
+            id (with Gymnasium's message) or a make that fails.
+    """
+
+    kind = "gym"
+
+    def __init__(self, env_ids: Sequence[str], max_episode_steps: int | None = None) -> None:
+        self._ids = _env_ids(env_ids)
+        self._max_steps = max_episode_steps
+        spaces = []
+        for task in range(len(self._ids)):
+            env = self.make_env(task)
+            spaces.append((env.observation_space, env.action_space))
+            env.close()
+        self._spaces = tuple(spaces)
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return self._ids
+
+    @property
+    def spaces(self) -> tuple[tuple[Any, Any], ...]:
+        return self._spaces
+
+    def make_env(self, task: int) -> Any:
+        import gymnasium as gym
+
+        env_id = self._ids[task]
+        try:
+            return gym.make(env_id, max_episode_steps=self._max_steps, disable_env_checker=True)
+        except gym.error.Error as err:
+            raise ConfigError(f"cannot make Gymnasium env {env_id!r}: {err}") from err
+
+    def start_episode(self, env: Any, task: int, draws: NDArray[np.uint64]) -> Any:
+        obs, _ = env.reset(seed=int(draws[0] >> np.uint64(32)))
+        return obs
+
+
+def _env_ids(env_ids: object) -> tuple[str, ...]:
+    """``env_ids`` as a tuple of distinct strings (ConfigError naming the argument)."""
+    msg = f"env_ids must be a non-empty sequence of env id strings, got {env_ids!r}"
+    if isinstance(env_ids, str | bytes) or not isinstance(env_ids, Sequence | np.ndarray):
+        raise ConfigError(msg)
+    ids = tuple(env_ids)
+    if not ids or not all(isinstance(e, str) for e in ids):
+        raise ConfigError(msg)
+    seen: set[str] = set()
+    for env_id in ids:
+        if env_id in seen:
+            raise ConfigError(
+                f"env_ids lists {env_id!r} more than once; each task needs its own env id"
+            )
+        seen.add(env_id)
+    return tuple(str(e) for e in ids)
+
+
+class GymEnvPool(SlotEnvPool):
+    """EnvPool over a list of Gymnasium env ids, one task per id, stepped in this process.
+
+    Every env must have a Box action space (actions float32[N, max width] in [-1, 1],
+    rescaled to each env's bounds, extra entries ignored), or every env a Discrete action
+    space with the same n (``discrete`` is True, actions int64[N]). Observations (Box,
+    flattened, or Discrete, one-hot encoded) are zero-padded to the widest task, followed by
+    the K-wide task one-hot. Success is ``info["success"]`` or ``info["is_success"]`` truthy
+    at any step of the episode (False for envs that report neither).
+
+    Args:
+        env_ids: K registered Gymnasium env ids, in task-id order.
+        num_slots: N >= 1 slots, each able to play any task.
+        seed: pool seed (slot s draws its reset seeds from ``seed + s``).
+        max_episode_steps: episode time limit for every task (None: each env's default).
+        terminate_on_success: end an episode (terminated=True) on its first success step
+            (True or False).
+        max_idle_envs: idle env instances kept for reuse (None: ``num_slots``).
+
+    Raises:
+        ConfigError: an unknown or repeated env id (with Gymnasium's message for an unknown
+            one), an unsupported space (naming the env id) or a bad setting (``num_slots``
+            above :data:`~drats.domain.checks.MAX_SLOTS` included). The cheap settings are
+            checked before any env is built.
+    """
+
+    def __init__(
+        self,
+        env_ids: Sequence[str],
+        num_slots: int,
+        *,
+        seed: int = 0,
+        max_episode_steps: int | None = None,
+        terminate_on_success: bool = False,
+        max_idle_envs: int | None = None,
+    ) -> None:
+        n = slot_count(num_slots)  # before any env is built
+        steps = (
+            None
+            if max_episode_steps is None
+            else positive_int(max_episode_steps, "max_episode_steps")
+        )
+        stop = flag(terminate_on_success, "terminate_on_success")
+        super().__init__(
+            GymFamily(env_ids, steps),
+            n,
+            seed=seed,
+            max_episode_steps=steps,
+            terminate_on_success=stop,
+            max_idle_envs=max_idle_envs,
+        )
+
+
+__all__ = ["GymEnvPool", "GymFamily"]

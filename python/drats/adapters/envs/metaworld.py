@@ -1,0 +1,249 @@
+"""EnvPool adapter for the Meta-World MT10 / MT50 benchmarks (stock ``metaworld`` 3.x).
+
+Call sequence (the :class:`~drats.domain.ports.EnvPool` port's)::
+
+    pool = MetaWorldEnvPool("mt10", seed=0)               # 10 slots, 10 tasks
+    obs = pool.reset(sampler.sample(pool.num_slots))      # float32[N, 39 + K]
+    out = pool.step(actions)                              # float32[N, 4] in [-1, 1]
+    done = np.flatnonzero(out.terminated | out.truncated)
+    obs = out.obs.copy()
+    obs[done] = pool.reset_slots(done, sampler.sample(len(done)))
+
+What the stock package does, and what this pool does instead:
+
+* ``metaworld.MT10(seed=s)`` / ``MT50`` build 50 goal variants per task (``Task`` records) by
+  seeding the *global* numpy RNG with ``s`` while sampling them; the vector env from
+  ``gymnasium.make_vec("Meta-World/MT10")`` then picks a variant at every reset with each
+  env's own ``np_random`` (``RandomTaskSelectWrapper``) and ``env.reset(seed=...)`` does *not*
+  seed that choice. Here the benchmark is built with the pool seed (mod 2**32) and each
+  episode's variant is drawn from the slot's own RNG, then applied with ``env.set_task``.
+* Env instances are the raw ``SawyerXYZEnv`` classes built with ``reward_function_version=
+  "v2"``, without wrappers; this pool does the time limit (``max_episode_steps``, default 500:
+  truncated=True on step 500), success tracking (``info["success"]``, a float 0/1) and the
+  optional termination on success. Training pools keep ``terminate_on_success=False``;
+  evaluation pools set it to True (terminated=True on the first success step).
+* Observations are the 39-d float64 observation cast to float32, followed by the K-wide task
+  one-hot (``obs_dim = 39 + K``); actions are 4-d in [-1, 1] (Meta-World's own bounds).
+
+``backend="process"`` runs the slots in ``num_workers`` worker processes
+(:class:`~drats.adapters.envs.process_pool.ProcessEnvPool`); both backends give identical results
+for the same seed and actions. MuJoCo state is not snapshotted: ``restores_episodes`` is False,
+so after ``load_state_dict`` the caller resets every slot (the restored slot RNGs make the
+resets reproducible).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from drats.adapters.envs.process_pool import ProcessEnvPool
+from drats.adapters.envs.slot_pool import EnvFamily, SlotEnvPool
+from drats.domain.checks import as_seed, flag, positive_int, slot_count
+from drats.domain.errors import ConfigError
+from drats.domain.ports import EnvPool, StateDict
+from drats.domain.types import PoolStep
+
+#: Goal variants per task in stock Meta-World benchmarks.
+NUM_VARIANTS = 50
+SUITES = ("mt10", "mt50")
+
+
+@functools.lru_cache(maxsize=4)
+def _benchmark(suite: str, seed: int) -> tuple[tuple[str, ...], tuple[Any, ...], tuple[Any, ...]]:
+    """(task names, env classes, per-task tuples of Task records) of a seeded benchmark.
+
+    Cached: building MT10 takes seconds (50 resets per task), MT50 about five times that.
+    """
+    import metaworld
+
+    maker = metaworld.MT10 if suite == "mt10" else metaworld.MT50
+    bench = maker(seed=seed)
+    names = tuple(bench.train_classes.keys())
+    classes = tuple(bench.train_classes[n] for n in names)
+    tasks = tuple(tuple(t for t in bench.train_tasks if t.env_name == n) for n in names)
+    for name, variants in zip(names, tasks, strict=True):
+        if len(variants) != NUM_VARIANTS:  # pragma: no cover - a metaworld change
+            raise ConfigError(f"metaworld built {len(variants)} variants of {name!r}, not 50")
+    return names, classes, tasks
+
+
+class MetaWorldFamily(EnvFamily):
+    """The K tasks of MT10 or MT50 with their 50 seeded goal variants each (picklable).
+
+    Args:
+        suite: ``"mt10"`` or ``"mt50"``.
+        seed: seed of the benchmark's goal variants (taken mod 2**32).
+        max_episode_steps: set as each env's ``max_path_length`` (Meta-World refuses to step
+            past it), so its own truncation agrees with the pool's.
+    """
+
+    def __init__(self, suite: str, seed: int, max_episode_steps: int) -> None:
+        if suite not in SUITES:
+            raise ConfigError(f"suite must be one of {SUITES}, got {suite!r}")
+        try:
+            import metaworld  # noqa: F401
+        except ImportError as err:
+            raise ConfigError(f"MetaWorldEnvPool needs the metaworld package: {err}") from err
+        self.kind = f"metaworld-{suite}"
+        self._bench_seed = int(seed) % (1 << 32)
+        self._names, self._classes, self._tasks = _benchmark(suite, self._bench_seed)
+        self._max_steps = max_episode_steps
+        from gymnasium import spaces
+
+        obs = spaces.Box(-np.inf, np.inf, (39,), np.float64)
+        act = spaces.Box(-1.0, 1.0, (4,), np.float32)
+        self._spaces = tuple((obs, act) for _ in self._names)
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return self._names
+
+    def reseed(self, seed: int) -> MetaWorldFamily:
+        """The same suite with the goal variants of ``seed`` (a cached benchmark build)."""
+        if int(seed) % (1 << 32) == self._bench_seed:
+            return self
+        return MetaWorldFamily(self.kind.removeprefix("metaworld-"), seed, self._max_steps)
+
+    @property
+    def spaces(self) -> tuple[tuple[Any, Any], ...]:
+        return self._spaces
+
+    def make_env(self, task: int) -> Any:
+        env = self._classes[task](reward_function_version="v2")
+        env.max_path_length = self._max_steps
+        return env
+
+    def start_episode(self, env: Any, task: int, draws: NDArray[np.uint64]) -> Any:
+        variant = int(draws[1] % np.uint64(NUM_VARIANTS))
+        env.set_task(self._tasks[task][variant])
+        obs, _ = env.reset()  # Meta-World ignores reset seeds; the variant fixes the episode
+        return obs
+
+
+class MetaWorldEnvPool(EnvPool):
+    """Meta-World MT10 / MT50 as an EnvPool: 39-d obs + task one-hot, 4-d actions, v2 reward.
+
+    Args:
+        suite: ``"mt10"`` (K = 10) or ``"mt50"`` (K = 50); task ids follow the benchmark's
+            order (``task_names``).
+        num_slots: N >= 1 slots (at most 2**16), each able to play any task; None means K.
+        seed: pool seed: seeds the benchmark's goal variants and the slot RNGs (slot s uses
+            ``seed + s``; each episode draws its goal variant among the task's 50 from it).
+        terminate_on_success: end an episode (terminated=True) on its first success step;
+            False for training, True for evaluation.
+        backend: ``"inprocess"`` (all slots stepped here) or ``"process"`` (``num_workers``
+            worker processes, each hosting a contiguous share of the slots).
+        num_workers: worker processes of the process backend (1 <= num_workers <= N).
+        max_episode_steps: episode length: step ``max_episode_steps`` is truncated (the
+            default is the benchmark's 500; it is also set as each env's ``max_path_length``).
+
+    Raises:
+        ConfigError: an unknown suite or backend, a bad setting, or metaworld not installed.
+    """
+
+    def __init__(
+        self,
+        suite: Literal["mt10", "mt50"],
+        num_slots: int | None = None,
+        *,
+        seed: int = 0,
+        terminate_on_success: bool = False,
+        backend: Literal["inprocess", "process"] = "inprocess",
+        num_workers: int = 2,
+        max_episode_steps: int = 500,
+    ) -> None:
+        if backend not in ("inprocess", "process"):
+            raise ConfigError(f"backend must be 'inprocess' or 'process', got {backend!r}")
+        steps = positive_int(max_episode_steps, "max_episode_steps")
+        pool_seed = as_seed(seed)
+        slots = None if num_slots is None else slot_count(num_slots)  # before the benchmark
+        terminate_on_success = flag(terminate_on_success, "terminate_on_success")
+        family = MetaWorldFamily(suite, pool_seed, steps)
+        n = len(family.task_names) if slots is None else slots
+        self._backend = backend
+        self._pool: SlotEnvPool | ProcessEnvPool
+        if backend == "process":
+            self._pool = ProcessEnvPool(
+                family,
+                n,
+                seed=pool_seed,
+                max_episode_steps=steps,
+                terminate_on_success=terminate_on_success,
+                num_workers=num_workers,
+            )
+        else:
+            self._pool = SlotEnvPool(
+                family,
+                n,
+                seed=pool_seed,
+                max_episode_steps=steps,
+                terminate_on_success=terminate_on_success,
+            )
+
+    @property
+    def backend(self) -> str:
+        """``"inprocess"`` or ``"process"``."""
+        return self._backend
+
+    @property
+    def num_slots(self) -> int:
+        return self._pool.num_slots
+
+    @property
+    def num_tasks(self) -> int:
+        return self._pool.num_tasks
+
+    @property
+    def task_names(self) -> Sequence[str]:
+        return self._pool.task_names
+
+    @property
+    def obs_dim(self) -> int:
+        return self._pool.obs_dim
+
+    @property
+    def action_dim(self) -> int:
+        return self._pool.action_dim
+
+    @property
+    def discrete(self) -> bool:
+        return False
+
+    @property
+    def restores_episodes(self) -> bool:
+        return False
+
+    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
+        return self._pool.reset(task_ids)
+
+    def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
+        return self._pool.reset_slots(slots, task_ids)
+
+    def step(self, actions: ArrayLike) -> PoolStep:
+        return self._pool.step(actions)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def state_dict(self) -> StateDict:
+        """The backend's state dict; both backends use the same layout, so a checkpoint taken
+        with one loads into the other (see :meth:`SlotEnvPool.state_dict`)."""
+        return self._pool.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore slot RNGs and counters; then ``reset`` every slot before stepping."""
+        self._pool.load_state_dict(state)
+
+    def __enter__(self) -> MetaWorldEnvPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["NUM_VARIANTS", "MetaWorldEnvPool", "MetaWorldFamily"]

@@ -1,0 +1,275 @@
+"""PointMass-4: a cheap continuous multi-task suite, as a vectorised numpy EnvPool.
+
+A point moves in the square [-1, 1]^2 with velocity-free kinematics: ``pos += 0.1 * action``,
+the action a float32 pair clipped to [-1, 1] and the new position clipped to the square. Every
+episode starts at the centre plus a uniform offset in [-0.05, 0.05]^2 drawn from the slot's own
+:class:`~drats.domain.rng.CounterRng` (``seed + slot``). The four tasks differ only in the goal,
+harder as the index grows:
+
+====  ==============  =========================================================
+task  goal            difficulty
+====  ==============  =========================================================
+0     (0.3, 0.0)      east, 0.3 away: 3 straight steps
+1     (0.0, 0.6)      north, 0.6 away: 6 straight steps
+2     (-0.9, 0.0)     west, 0.9 away: 9 straight steps
+3     (0.0, -0.7)     south, behind the wall y = -0.35, -0.25 <= x <= 0.25
+====  ==============  =========================================================
+
+On task 3 a move whose segment crosses the wall is rejected (the point stays where it was), so
+the goal is reached by going round one end of the wall, e.g. via (0.35, -0.4): about 11 steps.
+A point on the line y = -0.35 counts as below it. The other tasks have no wall.
+
+Reward: ``-0.1 * distance to the goal`` after the move on every step, plus 10 on the first step
+that ends within 0.1 of the goal (success). By default that step ends the episode
+(``terminated``); with ``terminate_on_success=False`` the episode runs on, the bonus is not paid
+again and success is still reported. An episode is cut (``truncated``) after 50 steps, so
+returns lie in about [-11, 10]. A random policy solves tasks 0-2 now and then and task 3
+almost never, while a straight-line controller solves tasks 0-2 and a two-leg path task 3.
+
+Observation (float32[7]): ``[x, y, steps / 50]`` followed by the task one-hot (4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from drats.domain.checks import (
+    NUMERIC,
+    as_array,
+    as_seed,
+    check_finite,
+    check_reset_args,
+    check_shape,
+    check_state_arrays,
+    check_state_config,
+    flag,
+    slot_count,
+)
+from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
+from drats.domain.ports import EnvPool, StateDict
+from drats.domain.rng import CounterRng
+from drats.domain.types import EpisodeStats, PoolStep
+
+HORIZON = 50
+STEP_SIZE = 0.1
+START_NOISE = 0.05
+GOAL_RADIUS = 0.1
+GOAL_BONUS = 10.0
+DISTANCE_SCALE = 0.1
+#: float64[K, 2]: the goal of each task.
+GOALS = np.array([[0.3, 0.0], [0.0, 0.6], [-0.9, 0.0], [0.0, -0.7]], dtype=np.float64)
+#: bool[K]: which tasks have the wall.
+HAS_WALL = np.array([False, False, False, True])
+WALL_Y = -0.35
+WALL_HALF_WIDTH = 0.25
+TASK_NAMES = ("east-0.3", "north-0.6", "west-0.9", "south-0.7-wall")
+ACTION_DIM = 2
+
+
+def crosses_wall(start: NDArray[np.float64], end: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """bool[N]: whether the segment from ``start[i]`` to ``end[i]`` (float64[N, 2]) crosses the
+    wall segment y = WALL_Y, |x| <= WALL_HALF_WIDTH (a point on the line counts as below it)."""
+    above_start = start[:, 1] > WALL_Y
+    above_end = end[:, 1] > WALL_Y
+    switch = above_start != above_end
+    dy = np.where(switch, end[:, 1] - start[:, 1], 1.0)  # nonzero wherever the side switches
+    t = (WALL_Y - start[:, 1]) / dy
+    x = start[:, 0] + t * (end[:, 0] - start[:, 0])
+    crossing: NDArray[np.bool_] = switch & (np.abs(x) <= WALL_HALF_WIDTH)
+    return crossing
+
+
+class PointMassEnvPool(EnvPool):
+    """``num_slots`` PointMass-4 episodes stepped together in numpy; any slot plays any task.
+
+    ``state_dict`` holds every slot's position, task, step count, running return, live and
+    success flags and RNG state, so ``load_state_dict`` restores the episodes in flight exactly
+    (``restores_episodes`` is True) and the next resets draw the same start offsets.
+
+    Args:
+        num_slots: N >= 1 environment slots (at most :data:`~drats.domain.checks.MAX_SLOTS`).
+        seed: slot i draws its start offsets from ``CounterRng(seed + i)``.
+        terminate_on_success: end an episode (terminated=True) on its first success step
+            (True or False).
+
+    After ``close`` every call but ``close`` and ``state_dict`` raises InvalidInputError.
+    """
+
+    restores_episodes = True
+    discrete = False
+
+    def __init__(self, num_slots: int, *, seed: int = 0, terminate_on_success: bool = True) -> None:
+        self._n = slot_count(num_slots)
+        base = as_seed(seed)
+        self._terminate = flag(terminate_on_success, "terminate_on_success")
+        self._closed = False
+        n = self._n
+        self._rngs = [CounterRng(base + i) for i in range(n)]
+        self._pos = np.zeros((n, 2), dtype=np.float64)
+        self._tasks = np.zeros(n, dtype=np.int64)
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._returns = np.zeros(n, dtype=np.float64)
+        self._live = np.zeros(n, dtype=bool)
+        self._succeeded = np.zeros(n, dtype=bool)
+
+    # ------------------------------------------------------------------------ description
+
+    @property
+    def num_slots(self) -> int:
+        return self._n
+
+    @property
+    def num_tasks(self) -> int:
+        return len(GOALS)
+
+    @property
+    def task_names(self) -> Sequence[str]:
+        return list(TASK_NAMES)
+
+    @property
+    def obs_dim(self) -> int:
+        return 3 + self.num_tasks
+
+    @property
+    def action_dim(self) -> int:
+        return ACTION_DIM
+
+    # ------------------------------------------------------------------------ episodes
+
+    def _observe(self, slots: NDArray[np.int64]) -> NDArray[np.float32]:
+        obs = np.zeros((slots.size, self.obs_dim), dtype=np.float32)
+        obs[:, :2] = self._pos[slots]
+        obs[:, 2] = self._steps[slots] / HORIZON
+        obs[np.arange(slots.size), 3 + self._tasks[slots]] = 1.0
+        return obs
+
+    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
+        return self.reset_slots(np.arange(self._n), task_ids)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidInputError(f"{type(self).__name__} is closed")
+
+    def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
+        self._check_open()
+        where, ids = check_reset_args(slots, task_ids, self._n, self.num_tasks)
+        for slot in where.tolist():
+            self._pos[slot] = START_NOISE * (2.0 * self._rngs[slot].uniform(2) - 1.0)
+        self._tasks[where] = ids
+        self._steps[where] = 0
+        self._returns[where] = 0.0
+        self._live[where] = True
+        self._succeeded[where] = False
+        return self._observe(where)
+
+    def step(self, actions: ArrayLike) -> PoolStep:
+        self._check_open()
+        act = as_array(actions, "actions", NUMERIC, np.float32)
+        check_shape(act, (self._n, ACTION_DIM), "actions", symbols=("num_slots",))
+        check_finite(act, "actions")
+        if not self._live.all():
+            stale = np.flatnonzero(~self._live).tolist()
+            raise InvalidInputError(
+                f"slots {stale} have ended their episodes; call reset_slots before stepping"
+            )
+        move = STEP_SIZE * np.clip(act, -1.0, 1.0).astype(np.float64)
+        target = np.clip(self._pos + move, -1.0, 1.0)
+        blocked = HAS_WALL[self._tasks] & crosses_wall(self._pos, target)
+        self._pos = np.where(blocked[:, None], self._pos, target)
+        self._steps += 1
+        distance = np.linalg.norm(self._pos - GOALS[self._tasks], axis=1)
+        reached = (distance < GOAL_RADIUS) & ~self._succeeded
+        self._succeeded |= reached
+        rewards = (-DISTANCE_SCALE * distance + GOAL_BONUS * reached).astype(np.float32)
+        self._returns += rewards
+        terminated = reached if self._terminate else np.zeros(self._n, dtype=bool)
+        truncated = ~terminated & (self._steps >= HORIZON)
+        ended = np.flatnonzero(terminated | truncated)
+        episodes = EpisodeStats(
+            task_ids=self._tasks[ended].copy(),
+            returns=self._returns[ended].copy(),
+            lengths=self._steps[ended].copy(),
+            successes=self._succeeded[ended].copy(),
+        )
+        self._live[ended] = False
+        return PoolStep(
+            obs=self._observe(np.arange(self._n)),
+            rewards=rewards,
+            terminated=terminated,
+            truncated=truncated,
+            task_ids=self._tasks.copy(),
+            episodes=episodes,
+        )
+
+    def close(self) -> None:
+        """Nothing to release; later calls (but ``close`` and ``state_dict``) raise
+        InvalidInputError, as with the other pools. Safe to call twice."""
+        self._closed = True
+
+    # ------------------------------------------------------------------------ state
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "kind": "pointmass",
+            "num_slots": self._n,
+            "terminate_on_success": self._terminate,
+        }
+
+    def state_dict(self) -> StateDict:
+        return {
+            **self._config(),
+            "pos": self._pos.copy(),
+            "tasks": self._tasks.copy(),
+            "steps": self._steps.copy(),
+            "returns": self._returns.copy(),
+            "live": self._live.copy(),
+            "succeeded": self._succeeded.copy(),
+            "rng": np.stack([rng.get_state() for rng in self._rngs]),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._check_open()
+        check_state_config(state, self._config())
+        n = self._n
+        a = check_state_arrays(
+            state,
+            {
+                "pos": ((n, 2), "f"),
+                "tasks": ((n,), "iu"),
+                "steps": ((n,), "iu"),
+                "returns": ((n,), "f"),
+                "live": ((n,), "b"),
+                "succeeded": ((n,), "b"),
+                "rng": ((n, 2), "u"),
+            },
+        )
+        checks = {
+            "pos": ~(np.abs(a["pos"]) <= 1.0),  # NaN fails too
+            "tasks": (a["tasks"] < 0) | (a["tasks"] >= self.num_tasks),
+            "steps": (a["steps"] < 0) | (a["steps"] > HORIZON),
+            "returns": ~np.isfinite(a["returns"]),
+        }
+        for key, bad in checks.items():
+            if np.any(bad):
+                raise CheckpointError(f"state dict {key!r} is out of range: {a[key]}")
+        rng = a["rng"].astype(np.uint64, copy=True)
+        self._pos = a["pos"].astype(np.float64, copy=True)
+        self._tasks = a["tasks"].astype(np.int64, copy=True)
+        self._steps = a["steps"].astype(np.int64, copy=True)
+        self._returns = a["returns"].astype(np.float64, copy=True)
+        self._live = a["live"].astype(bool, copy=True)
+        self._succeeded = a["succeeded"].astype(bool, copy=True)
+        for generator, row in zip(self._rngs, rng, strict=True):
+            generator.set_state(row)
+
+
+def make_pointmass(num_slots: int = 4, *, seed: int = 0, **options: Any) -> PointMassEnvPool:
+    """Registry entry: build a PointMass-4 pool (``options`` may hold terminate_on_success)."""
+    unknown = set(options) - {"terminate_on_success"}
+    if unknown:
+        raise ConfigError(f"pointmass takes no option(s) {sorted(unknown)}")
+    return PointMassEnvPool(num_slots, seed=seed, **options)

@@ -1,0 +1,513 @@
+"""Multi-task SAC in torch (Policy port): tanh-squashed Gaussian actor, twin critics run as one
+batched network, one learnable entropy temperature per task, Polyak-averaged target critics.
+
+One ``learn`` call is one gradient step, computed the rlkit way: the critic, actor and
+temperature losses all come from the networks as they are at the start of the step, are summed
+(their parameters are disjoint and every cross term is detached) and go through ONE backward
+pass and ONE fused Adam step, then the target critics move by Polyak averaging. The actor's
+loss sees the critics through detached weights, so its backward computes no critic weight
+gradients. The same code runs on CUDA and on the CPU; all randomness comes from one
+``torch.Generator`` whose state is part of ``state_dict``, so a restored policy acts and learns
+exactly as the original would have (on the CPU; CUDA kernels are not bit-reproducible).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from drats.adapters.learners.sac_config import SACConfig
+from drats.adapters.learners.torch_nets import (
+    FieldSpec,
+    MultiHeadMLP,
+    check_action_indices,
+    check_finite_as,
+    check_finite_tree,
+    check_generator_state,
+    check_module_state,
+    check_optim_state,
+    check_seed,
+    checked_fields,
+    config_of,
+    pick_device,
+    policy_dims,
+    policy_tree,
+    restore_or_roll_back,
+    to_numpy_tree,
+    to_torch_tree,
+)
+from drats.domain.checks import (
+    INTEGER,
+    NUMERIC,
+    as_array,
+    check_binary,
+    check_finite,
+    check_ids,
+    check_shape,
+)
+from drats.domain.errors import CheckpointError, InvalidInputError
+from drats.domain.ports import Policy, StateDict
+from drats.domain.state_tree import flatten_tree, unflatten_tree
+from drats.domain.types import Batch, PolicyStep
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_LOG_2 = math.log(2.0)
+#: Names of the metrics ``learn`` returns, in the order of the stacked metrics tensor.
+METRICS = (
+    "critic_loss",
+    "actor_loss",
+    "alpha_loss",
+    "alpha_mean",
+    "entropy",
+    "q_mean",
+    "td_abs_mean",
+)
+
+
+class TwinCritic(nn.Module):
+    """Two multi-head MLP critics Q(s, a) held as ONE batched network.
+
+    Layer ``i`` of both critics is a weight ``[2, in, out]`` and a bias ``[2, 1, out]``; the
+    forward pass is one ``torch.baddbmm`` per layer for both critics (no Python loop over
+    critics or tasks). Heads are the last layer's ``K`` (or 1) output columns, the row's own
+    picked by its task id. Initialisation as :class:`MultiHeadMLP`: orthogonal (gain sqrt 2)
+    hidden weights, orthogonal (gain 1) heads, zero biases.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        num_tasks: int,
+        *,
+        hidden: Sequence[int],
+        multi_head: bool,
+        out_dim: int = 1,
+    ) -> None:
+        super().__init__()
+        self.heads = num_tasks if multi_head else 1
+        self.out_dim = out_dim
+        widths = [in_dim, *hidden, self.heads * out_dim]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
+            weight = torch.empty(2, fan_in, fan_out)
+            gain = 1.0 if i == len(widths) - 2 else math.sqrt(2.0)
+            for twin in weight:
+                nn.init.orthogonal_(twin, gain)
+            self.weights.append(nn.Parameter(weight))
+            self.biases.append(nn.Parameter(torch.zeros(2, 1, fan_out)))
+
+    def forward(
+        self, x: torch.Tensor, task_ids: torch.Tensor, *, frozen: bool = False
+    ) -> torch.Tensor:
+        """Q-values ``[2, B]`` of ``x = [obs, action]`` rows ``[B, in]`` (``[2, B, out_dim]``
+        of ``x = obs`` when ``out_dim > 1``: one value per discrete action); ``frozen`` uses
+        detached weights, so gradients reach ``x`` but no critic parameter."""
+        h = x.unsqueeze(0).expand(2, -1, -1)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            if frozen:
+                w, b = w.detach(), b.detach()
+            h = torch.baddbmm(b, h, w)
+            if i < last:
+                h = torch.relu_(h)
+        if self.heads > 1:
+            out = self.out_dim
+            h = h.view(2, h.shape[1], self.heads, out)
+            h = h.gather(2, task_ids.view(1, -1, 1, 1).expand(2, -1, 1, out)).squeeze(2)
+        return h.squeeze(-1) if self.out_dim == 1 else h
+
+
+@contextlib.contextmanager
+def fast_matmul(device: torch.device, enabled: bool = True) -> Iterator[None]:
+    """Within the block, float32 matmuls on ``device`` may round their inputs (bfloat16 via
+    oneDNN on the CPU, TF32 on CUDA; float32 accumulation and output). The setting is
+    process-wide while the block runs and is restored after it."""
+    if not enabled:
+        yield
+        return
+    backends: Any = torch.backends
+    backend = backends.mkldnn.matmul if device.type == "cpu" else backends.cuda.matmul
+    before = backend.fp32_precision
+    backend.fp32_precision = "bf16" if device.type == "cpu" else "tf32"
+    try:
+        yield
+    finally:
+        backend.fp32_precision = before
+
+
+def squashed_sample(
+    out: torch.Tensor, noise: torch.Tensor, log_std_min: float, log_std_max: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """tanh(mean + std * noise) and its log-probability (tanh correction included).
+
+    ``out`` is the actor's ``[B, 2A]`` output (mean, then log-std clipped to
+    ``[log_std_min, log_std_max]``); ``log(1 - tanh(u)^2)`` is computed as
+    ``2 (log 2 - u - softplus(-2u))``, which stays finite for large ``|u|``.
+    """
+    mean, log_std = out.chunk(2, dim=-1)
+    log_std = log_std.clamp(log_std_min, log_std_max)
+    u = mean + noise * log_std.exp()
+    gauss = -0.5 * noise * noise - log_std - _HALF_LOG_2PI
+    correction = 2.0 * (_LOG_2 - u - nn.functional.softplus(-2.0 * u))
+    return torch.tanh(u), (gauss - correction).sum(-1)
+
+
+class TorchSACPolicy(Policy):
+    """Multi-task SAC: continuous actions in [-1, 1], or discrete ones (``discrete=True``).
+
+    The discrete variant (Christodoulou, 2019) has a categorical actor and critics that output
+    one value per action, so the soft targets, the actor loss and the entropy are exact
+    expectations over the actions instead of sampled ones; its default target entropy is
+    ``0.2 * log(A)`` (a mostly greedy policy, as short-horizon tasks need). Replay rows hold
+    the action index as a float in a width-1 action column.
+
+    Args:
+        obs_dim: observation width (task one-hot included).
+        action_dim: action width, or the number of discrete actions.
+        num_tasks: K: the number of heads when ``config.multi_head`` and of temperatures.
+        config: learner settings (:class:`SACConfig`).
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        seed: seeds the initial weights and the policy's own random stream.
+
+    ``last_td_errors`` is ``|Q1 - y| + |Q2 - y|`` halved (the mean over the twin critics of
+    the absolute TD error) of every row of the last ``learn`` batch, for replay priorities.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        num_tasks: int,
+        *,
+        config: SACConfig | None = None,
+        device: str = "auto",
+        seed: int = 0,
+        discrete: bool = False,
+    ) -> None:
+        dims = policy_dims(obs_dim, action_dim, num_tasks, discrete)
+        self.obs_dim, self.action_dim, self.num_tasks, self.discrete = dims
+        self.config = cfg = config_of(config, SACConfig)
+        seed = check_seed(seed)
+        self.device = dev = pick_device(device)
+        te = cfg.target_entropy
+        if te is None:
+            te = 0.2 * math.log(self.action_dim) if self.discrete else -self.action_dim
+        self.target_entropy = float(te)
+        self.action_width = 1 if self.discrete else self.action_dim  # replay action columns
+        torch.manual_seed(seed)  # only the initial weights; acting and learning use self._gen
+        self.actor = MultiHeadMLP(
+            self.obs_dim, (1 if self.discrete else 2) * self.action_dim, self.num_tasks,
+            hidden=cfg.hidden, multi_head=cfg.multi_head, head_gain=0.01,
+        ).to(dev)  # fmt: skip
+        in_dim = self.obs_dim + (0 if self.discrete else self.action_dim)
+        q_out = self.action_dim if self.discrete else 1
+        nets = {"hidden": cfg.hidden, "multi_head": cfg.multi_head, "out_dim": q_out}
+        self.critic = TwinCritic(in_dim, self.num_tasks, **nets)  # type: ignore[arg-type]
+        self.critic.to(dev)
+        self.target_critic = TwinCritic(in_dim, self.num_tasks, **nets).to(dev)  # type: ignore[arg-type]
+        self.target_critic.load_state_dict(self.critic.state_dict())
+        self.target_critic.requires_grad_(False)
+        init = math.log(cfg.init_temperature)
+        self.log_alpha = nn.Parameter(torch.full((self.num_tasks,), init, device=dev))
+        groups = [
+            {"params": list(self.critic.parameters()), "lr": cfg.critic_lr},
+            {"params": list(self.actor.parameters()), "lr": cfg.actor_lr},
+            {"params": [self.log_alpha], "lr": cfg.alpha_lr},
+        ]
+        self.optim = torch.optim.Adam(groups, fused=True)  # CPU and CUDA both have it
+        self._online: list[torch.Tensor] = list(self.critic.parameters())
+        self._target: list[torch.Tensor] = list(self.target_critic.parameters())
+        self._gen = torch.Generator(device=dev)
+        self._gen.manual_seed(seed)
+        self._updates = 0
+        self._td: torch.Tensor | None = None
+        self._td_host: NDArray[np.float32] | None = None
+        self._pinned: dict[str, torch.Tensor] = {}
+        self._copied: torch.cuda.Event | None = None
+        self._losses: Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = (
+            self._compute_losses
+        )
+        self.compiled = False
+        if cfg.compile:
+            try:
+                self._losses = torch.compile(self._compute_losses, dynamic=False)
+                self.compiled = True
+            except Exception:  # no compiler on this machine: the eager path is the same maths
+                self._losses = self._compute_losses
+
+    # ------------------------------------------------------------------------ acting
+
+    def _obs_ids(self, obs: Any, task_ids: Any) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        x = as_array(obs, "obs", NUMERIC, np.float32)
+        ids = as_array(task_ids, "task_ids", INTEGER, np.int64)
+        if x.ndim != 2 or x.shape[1] != self.obs_dim:
+            raise InvalidInputError(f"obs must have shape (n, {self.obs_dim}), got {x.shape}")
+        check_shape(ids, (x.shape[0],), "task_ids", symbols=("n",))
+        check_finite(x, "obs")
+        check_ids(ids, self.num_tasks, "task_ids")
+        return np.ascontiguousarray(x), np.ascontiguousarray(ids)
+
+    @torch.no_grad()
+    def act(
+        self, obs: NDArray[np.float32], task_ids: NDArray[np.int64], *, deterministic: bool = False
+    ) -> PolicyStep:
+        """float32[N, A] actions in [-1, 1]: tanh of a Gaussian sample, or of its mean when
+        ``deterministic``; no extras (the learner needs only the replay's transitions)."""
+        x_np, ids_np = self._obs_ids(obs, task_ids)
+        x = torch.from_numpy(x_np).to(self.device, non_blocking=True)
+        ids = torch.from_numpy(ids_np).to(self.device, non_blocking=True)
+        out = self.actor(x, ids)
+        if self.discrete:
+            if deterministic:
+                picked = out.argmax(-1)
+            else:
+                probs = torch.softmax(out, -1)
+                picked = torch.multinomial(probs, 1, generator=self._gen).squeeze(-1)
+            return PolicyStep(actions=picked.cpu().numpy().astype(np.int64), extras={})
+        if deterministic:
+            actions = torch.tanh(out[:, : self.action_dim])
+        else:
+            noise = torch.randn(
+                (x.shape[0], self.action_dim), generator=self._gen, device=self.device
+            )
+            cfg = self.config
+            actions, _ = squashed_sample(out, noise, cfg.log_std_min, cfg.log_std_max)
+        return PolicyStep(actions=actions.float().cpu().numpy(), extras={})
+
+    # ------------------------------------------------------------------------ learning
+
+    def _batch_arrays(self, data: Batch) -> dict[str, NDArray[Any]]:
+        """The batch's fields checked (shape, dtype, finite, task ids, terminated 0/1,
+        actions in the policy's range, weights >= 0) and made contiguous."""
+        n = len(data.task_ids) if hasattr(data.task_ids, "__len__") else -1
+        o, b = self.obs_dim, ("B",)
+        spec: dict[str, FieldSpec] = {
+            "obs": ((n, o), b, NUMERIC, np.float32),
+            "actions": ((n, self.action_width), b, NUMERIC, np.float32),
+            "rewards": ((n,), b, NUMERIC, np.float32),
+            "next_obs": ((n, o), b, NUMERIC, np.float32),
+            "terminated": ((n,), b, NUMERIC, np.float32),
+            "weights": ((n,), b, NUMERIC, np.float32),
+            "task_ids": ((n,), b, INTEGER, np.int64),
+        }
+        out = checked_fields(data, spec, "batch")
+        if n < 1:
+            raise InvalidInputError("a SAC batch needs at least one row")
+        check_ids(out["task_ids"], self.num_tasks, "batch.task_ids")
+        act = out["actions"]
+        if self.discrete:
+            check_action_indices(act, self.action_dim, "batch.actions")
+        elif np.any(np.abs(act) > 1.0):  # the tanh policy's range: Q(s, a) is never asked there
+            got = act[np.abs(act) > 1.0][0]
+            raise InvalidInputError(f"batch.actions must lie in [-1, 1] (tanh actions), got {got}")
+        check_binary(out["terminated"], "batch.terminated")
+        if np.any(out["weights"] < 0):
+            raise InvalidInputError("batch.weights must be >= 0")
+        return out
+
+    def _to_device(self, arrays: dict[str, NDArray[Any]]) -> dict[str, torch.Tensor]:
+        """The batch on the device: zero-copy views on the CPU; on CUDA one pinned staging
+        buffer per field (reused across steps) and asynchronous copies."""
+        if self.device.type == "cpu":
+            return {k: torch.from_numpy(v) for k, v in arrays.items()}
+        if self._copied is not None:  # the previous step's copies read the staging buffers
+            self._copied.synchronize()
+        out = {}
+        for name, arr in arrays.items():
+            host = self._pinned.get(name)
+            if host is None or tuple(host.shape) != arr.shape:
+                host = torch.empty(arr.shape, dtype=torch.from_numpy(arr).dtype).pin_memory()
+                self._pinned[name] = host
+            host.numpy()[...] = arr
+            out[name] = host.to(self.device, non_blocking=True)
+        self._copied = torch.cuda.Event()  # type: ignore[no-untyped-call]
+        self._copied.record()
+        return out
+
+    def _compute_losses(
+        self, b: dict[str, torch.Tensor], noise: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(total loss, stacked metrics, mean |TD| per row) of one SAC step on batch ``b``."""
+        if self.discrete:
+            return self._discrete_losses(b)
+        cfg = self.config
+        obs, ids = b["obs"], b["task_ids"]
+        log_alpha = self.log_alpha[ids]
+        alpha = log_alpha.detach().exp()
+        with torch.no_grad():  # soft TD target from the target critics
+            next_a, next_logp = squashed_sample(
+                self.actor(b["next_obs"], ids), noise[0], cfg.log_std_min, cfg.log_std_max
+            )
+            next_q = self.target_critic(torch.cat([b["next_obs"], next_a], 1), ids)
+            soft = torch.minimum(next_q[0], next_q[1]) - alpha * next_logp
+            y = b["rewards"] + cfg.gamma * (1.0 - b["terminated"]) * soft
+        q = self.critic(torch.cat([obs, b["actions"]], 1), ids)
+        td = q - y
+        critic_loss = (b["weights"] * (td * td).sum(0)).mean()
+        a, logp = squashed_sample(self.actor(obs, ids), noise[1], cfg.log_std_min, cfg.log_std_max)
+        q_pi = self.critic(torch.cat([obs, a], 1), ids, frozen=True)
+        actor_loss = (alpha * logp - torch.minimum(q_pi[0], q_pi[1])).mean()
+        alpha_loss = -(log_alpha * (logp.detach() + self.target_entropy)).mean()
+        total = critic_loss + actor_loss + alpha_loss
+        td_abs = td.detach().abs().mean(0)
+        metrics = torch.stack(
+            [
+                critic_loss.detach(),
+                actor_loss.detach(),
+                alpha_loss.detach(),
+                self.log_alpha.detach().exp().mean(),
+                -logp.detach().mean(),
+                q.detach().mean(),
+                td_abs.mean(),
+            ]
+        )
+        return total, metrics, td_abs
+
+    def _discrete_losses(
+        self, b: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The discrete-action step: expectations over the actions replace the samples."""
+        obs, ids = b["obs"], b["task_ids"]
+        log_alpha = self.log_alpha[ids]
+        alpha = log_alpha.detach().exp().unsqueeze(-1)
+        with torch.no_grad():
+            next_logp = torch.log_softmax(self.actor(b["next_obs"], ids), -1)
+            next_q = self.target_critic(b["next_obs"], ids)  # [2, B, A]
+            soft_q = torch.minimum(next_q[0], next_q[1]) - alpha * next_logp
+            soft = (next_logp.exp() * soft_q).sum(-1)
+            y = b["rewards"] + self.config.gamma * (1.0 - b["terminated"]) * soft
+        q_all = self.critic(obs, ids)  # [2, B, A]
+        taken = b["actions"].long().view(1, -1, 1).expand(2, -1, 1)
+        q = q_all.gather(2, taken).squeeze(-1)
+        td = q - y
+        critic_loss = (b["weights"] * (td * td).sum(0)).mean()
+        logp = torch.log_softmax(self.actor(obs, ids), -1)
+        probs = logp.exp()
+        q_min = torch.minimum(q_all[0], q_all[1]).detach()  # same input: no second pass
+        actor_loss = (probs * (alpha * logp - q_min)).sum(-1).mean()
+        entropy = -(probs * logp).sum(-1).detach()
+        alpha_loss = (log_alpha * (entropy - self.target_entropy)).mean()
+        td_abs = td.detach().abs().mean(0)
+        metrics = torch.stack(
+            [
+                critic_loss.detach(),
+                actor_loss.detach(),
+                alpha_loss.detach(),
+                self.log_alpha.detach().exp().mean(),
+                entropy.mean(),
+                q.detach().mean(),
+                td_abs.mean(),
+            ]
+        )
+        return critic_loss + actor_loss + alpha_loss, metrics, td_abs
+
+    def learn(self, data: Batch | Any) -> dict[str, float]:
+        """One SAC gradient step on a replay :class:`~drats.domain.types.Batch` (critic, actor
+        and temperatures, then Polyak averaging of the target critics).
+
+        Returns the metrics named in :data:`METRICS` (on every ``config.metrics_every``-th
+        call; ``{}`` otherwise). The critic loss weights row ``i`` by ``data.weights[i]``.
+        """
+        if not isinstance(data, Batch):
+            raise InvalidInputError(f"SAC learns from a Batch, got {type(data).__name__}")
+        b = self._to_device(self._batch_arrays(data))
+        n = b["obs"].shape[0]
+        noise = torch.randn((2, n, self.action_dim), generator=self._gen, device=self.device)
+        with fast_matmul(self.device, self.config.fast_matmul):
+            total, metrics, td_abs = self._losses(b, noise)
+            self.optim.zero_grad(set_to_none=True)
+            total.backward()  # type: ignore[no-untyped-call]
+        self.optim.step()
+        with torch.no_grad():
+            torch._foreach_lerp_(self._target, self._online, self.config.tau)
+        self._td, self._td_host = td_abs, None
+        self._updates += 1
+        if self._updates % self.config.metrics_every:
+            return {}
+        return dict(zip(METRICS, metrics.tolist(), strict=True))
+
+    @property
+    def last_td_errors(self) -> NDArray[np.float32]:
+        """float32[B]: the mean over the twin critics of ``|Q_j(s, a) - y|`` for each row of the
+        last ``learn`` batch (before that step's update); empty before the first step."""
+        if self._td is None:
+            return np.zeros(0, np.float32)
+        if self._td_host is None:
+            self._td_host = self._td.float().cpu().numpy()
+        return self._td_host.copy()
+
+    @property
+    def temperatures(self) -> NDArray[np.float32]:
+        """float32[K], the entropy temperature alpha of every task."""
+        return self.log_alpha.detach().exp().float().cpu().numpy()
+
+    # ------------------------------------------------------------------------ state
+
+    def _shape(self) -> list[Any]:
+        cfg = self.config
+        shape = [self.obs_dim, self.action_dim, self.num_tasks, list(cfg.hidden), cfg.multi_head]
+        return [*shape, "discrete"] if self.discrete else shape
+
+    def state_dict(self) -> StateDict:
+        """Weights, target critics, optimiser, log-temperatures and the random stream, as a flat
+        dict of numpy arrays (loadable without pickle)."""
+        tree = {
+            "kind": "sac",
+            "shape": self._shape(),
+            "actor": to_numpy_tree(self.actor.state_dict()),
+            "critic": to_numpy_tree(self.critic.state_dict()),
+            "target_critic": to_numpy_tree(self.target_critic.state_dict()),
+            "log_alpha": self.log_alpha.detach().cpu().numpy().copy(),
+            "optim": to_numpy_tree(self.optim.state_dict()),
+            "generator": to_numpy_tree(self._gen.get_state()),
+            "updates": self._updates,
+        }
+        return flatten_tree(tree)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; CheckpointError naming the entry (and no change) if
+        it does not fit this policy or holds a non-finite value."""
+        tree = policy_tree(state, "sac")
+        if tree.get("shape") != self._shape():
+            raise CheckpointError(
+                "the checkpoint's policy has obs/action/tasks/hidden/multi_head "
+                f"{tree.get('shape')}, this one {self._shape()}"
+            )
+        for name in ("actor", "critic", "target_critic"):
+            check_module_state(tree, name, getattr(self, name))
+        log_alpha = tree.get("log_alpha")
+        if not isinstance(log_alpha, np.ndarray) or log_alpha.dtype.kind != "f":
+            raise CheckpointError("state entry 'log_alpha' must be a float array")
+        if log_alpha.shape != (self.num_tasks,):
+            raise CheckpointError(
+                f"state entry 'log_alpha' must have shape ({self.num_tasks},), "
+                f"got {log_alpha.shape}"
+            )
+        check_finite_as(log_alpha, self.log_alpha.dtype, "log_alpha")
+        check_optim_state(tree, "optim", self.optim)
+        check_generator_state(tree, "generator", self._gen)
+        updates = tree.get("updates")
+        if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
+            raise CheckpointError(f"state entry 'updates' must be an integer >= 0, got {updates!r}")
+        check_finite_tree(tree)
+        restore_or_roll_back(self._restore, tree, unflatten_tree(self.state_dict()))
+        self._td, self._td_host = None, None
+
+    def _restore(self, tree: dict[str, Any]) -> None:
+        self.actor.load_state_dict(to_torch_tree(tree["actor"]))
+        self.critic.load_state_dict(to_torch_tree(tree["critic"]))
+        self.target_critic.load_state_dict(to_torch_tree(tree["target_critic"]))
+        with torch.no_grad():
+            self.log_alpha.copy_(torch.from_numpy(tree["log_alpha"].astype(np.float32)))
+        self.optim.load_state_dict(to_torch_tree(tree["optim"]))
+        self._gen.set_state(to_torch_tree(tree["generator"]))
+        self._updates = int(tree["updates"])

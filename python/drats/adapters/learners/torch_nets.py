@@ -1,0 +1,367 @@
+"""torch building blocks shared by the policy adapters: a multi-head MLP, device choice, the
+conversion of torch state to the numpy state trees that checkpoints hold, and the checks of
+learner inputs and of state trees that both policies make."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from drats.domain.checks import (
+    as_array,
+    check_finite,
+    check_shape,
+    flag,
+    positive_int,
+    task_count,
+)
+from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
+from drats.domain.state_tree import unflatten_tree
+
+ConfigT = TypeVar("ConfigT")
+
+
+def pick_device(device: str) -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; ``"cuda"`` without CUDA is a ConfigError."""
+    if not isinstance(device, str):
+        raise ConfigError(f"device must be auto, cpu or cuda (a string), got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    index = device[5:] if device.startswith("cuda:") else ""
+    if device not in ("cpu", "cuda") and not (index.isdigit() and index.isascii()):
+        raise ConfigError(f"device must be auto, cpu or cuda (or cuda:<index>), got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but torch sees no CUDA device")
+    if index and int(index) >= torch.cuda.device_count():
+        raise ConfigError(
+            f"device {device!r}: torch sees only {torch.cuda.device_count()} CUDA device(s)"
+        )
+    return torch.device(device)
+
+
+def policy_dims(
+    obs_dim: object, action_dim: object, num_tasks: object, discrete: object
+) -> tuple[int, int, int, bool]:
+    """A policy's ``(obs_dim, action_dim, num_tasks, discrete)``, checked (ConfigError)."""
+    return (
+        positive_int(obs_dim, "obs_dim"),
+        positive_int(action_dim, "action_dim"),
+        task_count(num_tasks),
+        flag(discrete, "discrete"),
+    )
+
+
+def config_of(config: object, kind: type[ConfigT]) -> ConfigT:
+    """``config`` if it is a ``kind``, ``kind()`` if it is None; ConfigError otherwise."""
+    if config is None:
+        return kind()
+    if not isinstance(config, kind):
+        raise ConfigError(f"config must be a {kind.__name__}, got {type(config).__name__}")
+    return config
+
+
+def policy_tree(state: object, kind: str) -> dict[str, Any]:
+    """The nested tree of a policy's flat ``state_dict`` whose ``kind`` entry must be
+    ``kind`` (CheckpointError otherwise)."""
+    label = kind.upper()
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"state must be a state_dict mapping, got {type(state).__name__}")
+    try:
+        tree = unflatten_tree(state)
+    except (KeyError, ValueError, TypeError) as err:
+        raise CheckpointError(f"not a {label} policy state: {err}") from None
+    if not isinstance(tree, dict) or tree.get("kind") != kind:
+        raise CheckpointError(f"the state is not a {label} policy's")
+    return tree
+
+
+def restore_or_roll_back(
+    restore: Callable[[dict[str, Any]], None], tree: dict[str, Any], backup: dict[str, Any]
+) -> None:
+    """``restore(tree)`` for a checked tree; if torch still refuses it, ``restore(backup)``
+    (the policy's own state from before) and raise CheckpointError."""
+    try:
+        restore(tree)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
+        restore(backup)
+        raise CheckpointError(f"the checkpoint's policy does not load: {err}") from None
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as an int torch accepts (ConfigError naming ``seed`` otherwise)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    if not -(1 << 63) <= int(seed) < (1 << 64):
+        raise ConfigError(f"seed must lie in [-2**63, 2**64), got {seed!r}")
+    return int(seed)
+
+
+class MultiHeadMLP(nn.Module):
+    """A shared ReLU torso and one linear head per task, picked by the task id.
+
+    All K heads are one ``[hidden, K * out]`` matrix: the forward pass computes every head and
+    gathers the row's own, which is cheaper than indexing K weight matrices for small ``out``.
+    With ``multi_head=False`` a single head serves every task. ``hidden=()`` makes it linear.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        num_tasks: int,
+        *,
+        hidden: Sequence[int] = (400, 400, 400),
+        multi_head: bool = True,
+        head_gain: float = 1.0,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_dim
+        for h in hidden:
+            linear = nn.Linear(width, h)
+            nn.init.orthogonal_(linear.weight, math.sqrt(2.0))
+            nn.init.zeros_(linear.bias)
+            layers += [linear, nn.ReLU()]
+            width = h
+        self.torso = nn.Sequential(*layers)
+        self.heads = num_tasks if multi_head else 1
+        self.out_dim = out_dim
+        self.head = nn.Linear(width, self.heads * out_dim)
+        nn.init.orthogonal_(self.head.weight, head_gain)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor, task_ids: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.head(self.torso(x))
+        if self.heads == 1:
+            return out
+        out = out.view(x.shape[0], self.heads, self.out_dim)
+        index = task_ids.view(-1, 1, 1).expand(-1, 1, self.out_dim)
+        picked: torch.Tensor = out.gather(1, index).squeeze(1)
+        return picked
+
+
+def to_numpy_tree(node: Any) -> Any:
+    """A torch state (nested dicts/lists of tensors) with every tensor as a CPU numpy array."""
+    if isinstance(node, torch.Tensor):
+        return node.detach().cpu().numpy().copy()
+    if isinstance(node, dict):
+        return {k: to_numpy_tree(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return type(node)(to_numpy_tree(v) for v in node)
+    return node
+
+
+def to_torch_tree(node: Any) -> Any:
+    """Inverse of :func:`to_numpy_tree` (tensors on the CPU; ``load_state_dict`` moves them)."""
+    if isinstance(node, np.ndarray):
+        return torch.from_numpy(np.array(node))
+    if isinstance(node, dict):
+        return {k: to_torch_tree(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return type(node)(to_torch_tree(v) for v in node)
+    return node
+
+
+def set_threads(threads: int) -> None:
+    """Use at most ``threads`` CPU threads for torch's intra-op work (once per process)."""
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(int(threads))
+
+
+# ------------------------------------------------------------------------ learner inputs
+
+#: One field of a learner input: (shape, dimension names, dtype kinds, dtype).
+FieldSpec = tuple[tuple[int, ...], tuple[str, ...], str, type[np.generic]]
+
+
+def checked_fields(
+    data: Any, spec: Mapping[str, FieldSpec], prefix: str
+) -> dict[str, NDArray[Any]]:
+    """The fields ``spec`` names of ``data`` (a Batch or a Rollout), each converted to its
+    dtype after a dtype-kind check (InvalidDtypeError), shape-checked and, for floats,
+    checked finite (InvalidInputError); messages name ``prefix.field``."""
+    out: dict[str, NDArray[Any]] = {}
+    for name, (shape, symbols, kinds, dtype) in spec.items():
+        label = f"{prefix}.{name}"
+        arr = as_array(getattr(data, name), label, kinds, dtype)
+        check_shape(arr, shape, label, symbols=symbols)
+        if arr.dtype.kind == "f":
+            check_finite(arr, label)
+        out[name] = np.ascontiguousarray(arr)
+    return out
+
+
+def check_action_indices(actions: NDArray[Any], num_actions: int, name: str) -> None:
+    """InvalidInputError unless every entry is a whole number in ``[0, num_actions)``."""
+    bad = (actions < 0) | (actions >= num_actions)
+    if actions.dtype.kind == "f":
+        bad |= actions != np.round(actions)
+    if bad.any():
+        got = actions[bad].ravel()[0]
+        raise InvalidInputError(f"{name} must be action indices in [0, {num_actions}), got {got}")
+
+
+# ------------------------------------------------------------------------ state trees
+
+
+def check_finite_tree(node: Any, path: str = "") -> None:
+    """CheckpointError naming the entry (its dotted path below ``path``) unless every float
+    in the state tree ``node`` is finite."""
+    if isinstance(node, np.ndarray):
+        if node.dtype.kind in "fc" and not np.all(np.isfinite(node)):
+            raise CheckpointError(f"state entry {path!r} must be finite (it holds NaN or inf)")
+    elif isinstance(node, float):
+        if not math.isfinite(node):
+            raise CheckpointError(f"state entry {path!r} must be finite, got {node}")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            check_finite_tree(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list | tuple):
+        for i, value in enumerate(node):
+            check_finite_tree(value, f"{path}.{i}" if path else str(i))
+
+
+def check_finite_as(arr: NDArray[Any], dtype: torch.dtype, path: str) -> None:
+    """CheckpointError unless the float array ``arr`` is finite once cast to ``dtype`` (a
+    float64 beyond float32's range would become inf when loaded)."""
+    with np.errstate(over="ignore"):
+        cast = arr.astype(torch.empty((), dtype=dtype).numpy().dtype, copy=False)
+    check_finite_tree(cast, path)
+
+
+def _entry(tree: Mapping[str, Any], key: str, kind: type | tuple[type, ...], path: str) -> Any:
+    if key not in tree:
+        raise CheckpointError(f"state has no {path!r} entry")
+    value = tree[key]
+    if not isinstance(value, kind):
+        raise CheckpointError(f"state entry {path!r} has the wrong type {type(value).__name__}")
+    return value
+
+
+def check_module_state(tree: Mapping[str, Any], key: str, module: nn.Module) -> None:
+    """CheckpointError unless ``tree[key]`` holds exactly ``module``'s state entries, each an
+    array of the same shape and dtype kind (float weights must also be finite)."""
+    saved = _entry(tree, key, dict, key)
+    want = module.state_dict()
+    extra = sorted(str(k) for k in set(saved) - set(want))
+    if extra:
+        raise CheckpointError(f"state entry {key + '.' + extra[0]!r} is not in this policy")
+    for name, tensor in want.items():
+        path = f"{key}.{name}"
+        arr = _entry(saved, name, np.ndarray, path)
+        kind = "f" if tensor.is_floating_point() else tensor.cpu().numpy().dtype.kind
+        if arr.shape != tuple(tensor.shape) or arr.dtype.kind != kind:
+            raise CheckpointError(
+                f"state entry {path!r} must have shape {tuple(tensor.shape)} and dtype kind "
+                f"{kind!r}, got shape {arr.shape} dtype {arr.dtype}"
+            )
+        if kind == "f":
+            check_finite_as(arr, tensor.dtype, path)
+
+
+def _real(value: Any) -> float | None:
+    """A real scalar (Python or 0-d array, not bool) as a float, else None."""
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "fiu":
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+#: Adam hyper-parameters a checkpoint restores: name -> (lowest value, highest value).
+_ADAM_RANGES = {"lr": (0.0, math.inf), "eps": (0.0, math.inf), "weight_decay": (0.0, math.inf)}
+
+
+def check_optim_state(tree: Mapping[str, Any], key: str, optim: torch.optim.Optimizer) -> None:
+    """CheckpointError naming the entry unless ``tree[key]`` is an Adam state that fits
+    ``optim``: as many parameter groups of the same sizes, the same flags, finite
+    hyper-parameters in range, and for each parameter's state a finite scalar ``step >= 0``
+    and finite float moment buffers of that parameter's shape (``exp_avg_sq >= 0``).
+
+    torch's own ``load_state_dict`` checks none of the buffer shapes; a wrong one corrupts
+    memory in the fused step of the next ``learn``."""
+    saved = _entry(tree, key, dict, key)
+    state = _entry(saved, "state", dict, f"{key}.state")
+    groups = _entry(saved, "param_groups", list, f"{key}.param_groups")
+    if len(groups) != len(optim.param_groups):
+        raise CheckpointError(
+            f"state entry '{key}.param_groups' has {len(groups)} groups, "
+            f"this policy's optimiser {len(optim.param_groups)}"
+        )
+    owner: dict[Any, tuple[torch.Tensor, dict[str, Any]]] = {}
+    for g, (mine, theirs) in enumerate(zip(optim.param_groups, groups, strict=True)):
+        path = f"{key}.param_groups.{g}"
+        if not isinstance(theirs, dict):
+            raise CheckpointError(f"state entry {path!r} must be a dict")
+        ids = _entry(theirs, "params", list, f"{path}.params")
+        if len(ids) != len(mine["params"]):
+            raise CheckpointError(
+                f"state entry '{path}.params' lists {len(ids)} parameters, "
+                f"this policy's group {len(mine['params'])}"
+            )
+        for name, (low, high) in _ADAM_RANGES.items():
+            if name in theirs:
+                value = _real(theirs[name])
+                if value is None or not low <= value <= high or not math.isfinite(value):
+                    raise CheckpointError(
+                        f"state entry '{path}.{name}' must be a finite number >= {low}, "
+                        f"got {theirs[name]!r}"
+                    )
+        if "betas" in theirs:
+            betas = theirs["betas"]
+            values = [_real(b) for b in betas] if isinstance(betas, list | tuple) else []
+            if len(values) != 2 or not all(v is not None and 0.0 <= v < 1.0 for v in values):
+                raise CheckpointError(
+                    f"state entry '{path}.betas' must be two numbers in [0, 1), got {betas!r}"
+                )
+        for name, value in mine.items():
+            if isinstance(value, bool | None) and name in theirs and theirs[name] != value:
+                raise CheckpointError(
+                    f"state entry '{path}.{name}' is {theirs[name]!r}, this policy's "
+                    f"optimiser has {value!r}"
+                )
+        for pid, param in zip(ids, mine["params"], strict=True):
+            if isinstance(pid, bool) or not isinstance(pid, int) or pid in owner:
+                raise CheckpointError(f"state entry '{path}.params' has a bad or repeated id")
+            owner[pid] = (param, theirs)
+    for pid, entry in state.items():
+        path = f"{key}.state.{pid}"
+        if pid not in owner:
+            raise CheckpointError(f"state entry {path!r} belongs to no parameter")
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"state entry {path!r} must be a dict")
+        param, group = owner[pid]
+        step = _real(_entry(entry, "step", (np.ndarray, int, float), f"{path}.step"))
+        if step is None or not math.isfinite(step) or step < 0:
+            raise CheckpointError(
+                f"state entry '{path}.step' must be a finite scalar >= 0, got {entry['step']!r}"
+            )
+        buffers = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group.get("amsgrad") else [])
+        for name in buffers:
+            arr = _entry(entry, name, np.ndarray, f"{path}.{name}")
+            if arr.dtype.kind != "f" or arr.shape != tuple(param.shape):
+                raise CheckpointError(
+                    f"state entry '{path}.{name}' must be a float array of its parameter's "
+                    f"shape {tuple(param.shape)}, got shape {arr.shape} dtype {arr.dtype}"
+                )
+            check_finite_as(arr, param.dtype, f"{path}.{name}")
+            if name != "exp_avg" and np.any(arr < 0):
+                raise CheckpointError(f"state entry '{path}.{name}' must be >= 0")
+
+
+def check_generator_state(tree: Mapping[str, Any], key: str, gen: torch.Generator) -> None:
+    """CheckpointError unless ``tree[key]`` is a uint8 array shaped like ``gen``'s state."""
+    arr = _entry(tree, key, np.ndarray, key)
+    want = tuple(gen.get_state().shape)
+    if arr.dtype != np.uint8 or arr.shape != want:
+        raise CheckpointError(
+            f"state entry {key!r} must be a uint8 array of shape {want}, "
+            f"got shape {arr.shape} dtype {arr.dtype}"
+        )

@@ -1,0 +1,1 @@
+"""ReplayBuffer adapters: the per-task prioritized replay in C++ and its numpy oracle."""

@@ -1,0 +1,134 @@
+"""TaskSampler adapters over the C++ gap-weighted sampler (``drats._core``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from drats import _core
+from drats.domain.checks import (
+    as_seed,
+    check_state_arrays,
+    check_state_config,
+    count_arg,
+    gap_sampler_config,
+    sampler_state_spec,
+)
+from drats.domain.errors import CheckpointError
+from drats.domain.ports import StateDict, TaskSampler
+
+
+class DratsSampler(TaskSampler):
+    """DRATS: sample tasks from q, moved once per window toward the tasks furthest from target.
+
+    Statistics, the mirror-ascent update and the alias-table draws run in C++. Semantics are
+    those of :class:`drats.NumpyDratsSampler` (its exact oracle); see ``../shared/paper-notes``.
+
+    Args:
+        num_tasks: K >= 1.
+        eta: KL regularisation strength (> 0); the fixed point is softmax(eta * gap).
+        step_size: mirror-ascent step (>= 0, step_size / eta <= 1).
+        eps: probability floor; None means 1 / (4K). Needs eps * K <= 1.
+        target: initial target return tau, a scalar or one value per task (> 0).
+        adaptive_target: once a task is solved, its target becomes its best return so far.
+        success_window: length of the per-task success history.
+        success_threshold: a task is solved when its full history's mean exceeds this.
+        seed: seed of the draw stream.
+    """
+
+    kind = "drats"
+
+    def __init__(
+        self,
+        num_tasks: int,
+        *,
+        eta: float = 8.0,
+        step_size: float = 0.5,
+        eps: float | None = None,
+        target: float | Sequence[float] = 5000.0,
+        adaptive_target: bool = True,
+        success_window: int = 50,
+        success_threshold: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        self._config, self._base_targets = gap_sampler_config(
+            self.kind,
+            num_tasks,
+            eta=eta,
+            step_size=step_size,
+            eps=eps,
+            target=target,
+            adaptive_target=adaptive_target,
+            success_window=success_window,
+            success_threshold=success_threshold,
+        )
+        c = self._config
+        self._core = _core.GapSampler(
+            c["num_tasks"],
+            c["eta"],
+            c["step_size"],
+            c["eps"],
+            self._base_targets.tolist(),
+            c["adaptive_target"],
+            c["success_window"],
+            c["success_threshold"],
+            as_seed(seed),
+        )
+
+    @property
+    def num_tasks(self) -> int:
+        return int(self._config["num_tasks"])
+
+    @property
+    def probs(self) -> NDArray[np.float64]:
+        return self._core.probs
+
+    @property
+    def gaps(self) -> NDArray[np.float64]:
+        return self._core.gaps
+
+    @property
+    def targets(self) -> NDArray[np.float64]:
+        """float64[K], the current target returns (adaptive ones included)."""
+        return self._core.targets
+
+    def sample(self, n: int) -> NDArray[np.int64]:
+        return self._core.sample(count_arg(n, "n"))
+
+    def observe(self, task_ids: ArrayLike, returns: ArrayLike, successes: ArrayLike) -> None:
+        self._core.observe(task_ids, returns, successes)
+
+    def update(self) -> NDArray[np.float64]:
+        return self._core.update()
+
+    def state_dict(self) -> StateDict:
+        state: StateDict = dict(self._config)
+        state["base_targets"] = self._base_targets.copy()
+        state.update(self._core.get_state())
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        check_state_config(state, {**self._config, "base_targets": self._base_targets})
+        spec = sampler_state_spec(self.num_tasks, int(self._config["success_window"]))
+        arrays = check_state_arrays(state, spec)
+        try:
+            self._core.set_state(arrays)
+        except (ValueError, TypeError) as err:
+            raise CheckpointError(f"invalid sampler state: {err}") from None
+
+
+class UniformSampler(DratsSampler):
+    """Uniform task sampling: the DRATS code with step size 0, so q stays 1/K exactly.
+
+    Gaps are still computed at every ``update`` (useful for logging).
+    """
+
+    kind = "uniform"
+
+    def __init__(
+        self, num_tasks: int, *, target: float | Sequence[float] = 5000.0, seed: int = 0
+    ) -> None:
+        super().__init__(num_tasks, eta=1.0, step_size=0.0, eps=0.0, target=target, seed=seed)

@@ -1,0 +1,1 @@
+"""MetricsSink adapters (TensorBoard)."""

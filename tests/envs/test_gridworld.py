@@ -1,0 +1,108 @@
+"""GridWorld-4: dynamics, rewards, the EnvPool contract and state round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drats.adapters.envs.gridworld import HORIZON, GridWorldEnvPool
+from drats.domain.errors import CheckpointError, InvalidInputError, UnknownTaskError
+from drats.testing import check_env_pool
+
+UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
+
+
+def shortest_path(wall: int) -> list[int]:
+    """Down below the wall, across, and back up to the top-right goal."""
+    return [DOWN] * wall + [RIGHT] * 4 + [UP] * wall
+
+
+def test_contract() -> None:
+    check_env_pool(lambda n, *, seed: GridWorldEnvPool(n, seed=seed))
+
+
+@pytest.mark.parametrize("task", range(4))
+def test_shortest_path_reaches_the_goal(task: int) -> None:
+    pool = GridWorldEnvPool(1)
+    obs = pool.reset([task])
+    assert obs.shape == (1, 29)
+    assert obs[0, 0] == 1.0
+    assert obs[0, 25 + task] == 1.0
+    path = shortest_path(task + 1)
+    for i, action in enumerate(path):
+        out = pool.step([action])
+        last = i == len(path) - 1
+        assert out.terminated[0] == last
+        assert not out.truncated[0]
+    assert out.rewards[0] == pytest.approx(1.0)
+    assert out.episodes.successes.tolist() == [True]
+    assert out.episodes.lengths.tolist() == [len(path)]
+    assert out.episodes.returns[0] == pytest.approx(1.0 - 0.001 * (len(path) - 1))
+    assert out.obs[0, 4] == 1.0  # the agent stands on the goal cell (row 0, column 4)
+
+
+@pytest.mark.parametrize("task", range(4))
+def test_the_wall_blocks_the_straight_route(task: int) -> None:
+    pool = GridWorldEnvPool(1)
+    pool.reset([task])
+    pool.step([RIGHT])  # (0, 1)
+    out = pool.step([RIGHT])  # the wall cell (0, 2) is blocked on every task
+    assert out.obs[0, 1] == 1.0
+    assert out.rewards[0] == pytest.approx(-0.001)
+
+
+def test_walls_have_lengths_one_to_four() -> None:
+    # Going down `wall - 1` rows then right is blocked; going down `wall` rows is not.
+    for task in range(4):
+        wall = task + 1
+        pool = GridWorldEnvPool(2)
+        pool.reset([task, task])
+        for _ in range(wall - 1):
+            pool.step([DOWN, DOWN])
+        pool.step([DOWN, RIGHT])  # slot 0 reaches row `wall`; slot 1 moves to column 1
+        pool.step([RIGHT, DOWN])
+        out = pool.step([RIGHT, RIGHT])
+        row0, col0 = divmod(int(np.argmax(out.obs[0, :25])), 5)
+        assert (row0, col0) == (wall, 2), task  # slot 0 passed under the wall
+
+
+def test_truncation_after_the_horizon() -> None:
+    pool = GridWorldEnvPool(1)
+    pool.reset([3])
+    for _ in range(HORIZON):
+        out = pool.step([LEFT])
+    assert out.truncated[0]
+    assert not out.terminated[0]
+    assert out.episodes.successes.tolist() == [False]
+    assert out.episodes.returns[0] == pytest.approx(-0.001 * HORIZON)
+    with pytest.raises(InvalidInputError, match="reset_slots"):
+        pool.step([LEFT])
+
+
+def test_bad_input() -> None:
+    pool = GridWorldEnvPool(2)
+    pool.reset([0, 1])
+    with pytest.raises(InvalidInputError, match=r"actions must lie in \[0, 4\)"):
+        pool.step([0, 4])
+    with pytest.raises(UnknownTaskError):
+        pool.reset_slots([0], [4])
+    with pytest.raises(InvalidInputError, match="more than once"):
+        pool.reset_slots([1, 1], [0, 0])
+    with pytest.raises(TypeError):
+        pool.step([0.5, 1.0])
+
+
+def test_state_round_trip_and_rejection() -> None:
+    pool = GridWorldEnvPool(2)
+    pool.reset([2, 3])
+    pool.step([DOWN, DOWN])
+    twin = GridWorldEnvPool(2)
+    twin.load_state_dict(pool.state_dict())
+    a, b = pool.step([RIGHT, DOWN]), twin.step([RIGHT, DOWN])
+    assert np.array_equal(a.obs, b.obs)
+    bad = pool.state_dict()
+    bad["pos"] = np.full((2, 2), 7)
+    with pytest.raises(CheckpointError, match="pos"):
+        twin.load_state_dict(bad)
+    with pytest.raises(CheckpointError):
+        GridWorldEnvPool(3).load_state_dict(pool.state_dict())

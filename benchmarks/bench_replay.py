@@ -38,7 +38,7 @@ Factory = Callable[[str, int], Any]
 
 @pytest.mark.parametrize("impl", SAMPLE_IMPLS)
 @pytest.mark.parametrize(
-    ("num_tasks", "per_task"),
+    ("num_tasks", "as_per_task"),
     [
         pytest.param(10, 128, id="10x128", marks=pytest.mark.benchmark(group="sample 10x128")),
         pytest.param(50, 26, id="50x26", marks=pytest.mark.benchmark(group="sample 50x26")),
@@ -50,15 +50,15 @@ def test_sample(
     packed_rows: np.ndarray,
     impl: str,
     num_tasks: int,
-    per_task: int,
+    as_per_task: int,
 ) -> None:
     if impl == "row-gather":
-        _bench_row_gather(benchmark, packed_rows, num_tasks * per_task)
+        _bench_row_gather(benchmark, packed_rows, num_tasks * as_per_task)
         return
     buf = replay_factory(impl, num_tasks)
-    counts = np.full(num_tasks, per_task, dtype=np.int64)
+    counts = np.full(num_tasks, as_per_task, dtype=np.int64)
     batch = buf.sample(counts, beta=BETA)  # warm-up, and a check that the adapter works
-    assert batch.obs.shape == (num_tasks * per_task, 39)
+    assert batch.obs.shape == (num_tasks * as_per_task, 39)
     benchmark(buf.sample, counts, beta=BETA)
 
 

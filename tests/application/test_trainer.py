@@ -55,8 +55,8 @@ def test_the_loop_feeds_every_finished_episode_to_the_sampler(tmp_path: Path) ->
     assert counters.steps_per_task.sum() == 120
     # Every finished episode was observed once, with the task the slot really played.
     assert len(sampler.episodes) == counters.episodes_per_task.sum() > 0
-    per_task = np.bincount([t for t, _, _ in sampler.episodes], minlength=3)
-    assert np.array_equal(per_task, counters.episodes_per_task)
+    as_per_task = np.bincount([t for t, _, _ in sampler.episodes], minlength=3)
+    assert np.array_equal(as_per_task, counters.episodes_per_task)
     # Task t episodes last t + 2 steps, so steps and episodes per task must agree.
     assert np.all(counters.episodes_per_task * (np.arange(3) + 2) <= counters.steps_per_task)
 

@@ -1,7 +1,7 @@
 """Bad input to the pure domain functions raises the typed error naming the argument.
 
-Covers ``hedge_step``, ``mirror_ascent_step``, ``project_floor``, ``check_floor``,
-``check_step`` and ``allocate_batch``: settings that overflow float64, arrays whose dtype is
+Covers ``hedge_step``, ``mirror_ascent_step``, ``project_floor``, ``as_floor``,
+``as_step`` and ``allocate_batch``: settings that overflow float64, arrays whose dtype is
 not real numbers, settings that are not one real number, and batch sizes that are not an
 integer in range. Ordinary inputs (lists, float32/int arrays, numpy scalar settings) must
 keep giving the numbers of the original formulas.
@@ -26,8 +26,8 @@ from drats import (
     mirror_ascent_step,
     project_floor,
 )
-from drats.domain.drats_math import check_floor, check_step
-from drats.domain.validation import MAX_DRAWS
+from drats.domain.drats_math import as_floor, as_step
+from drats.domain.limits import MAX_DRAWS
 
 
 def names(arg: str) -> str:
@@ -129,9 +129,9 @@ SETTINGS: list[tuple[str, Callable[[Any], Any], float, Any]] = [
         False,
     ),
     ("eps", lambda v: project_floor([1.0, 2.0], v), 0.1, np.False_),
-    ("eps", lambda v: check_floor(v, 2), 0.1, False),
-    ("eta", lambda v: check_step(v, 0.5), 8.0, True),
-    ("step_size", lambda v: check_step(8.0, v), 0.5, True),
+    ("eps", lambda v: as_floor(v, 2), 0.1, False),
+    ("eta", lambda v: as_step(v, 0.5), 8.0, True),
+    ("step_size", lambda v: as_step(8.0, v), 0.5, True),
     ("lr", lambda v: hedge_step([1, 1], [1, 0], lr=v, smoothing=0.1, min_prob=0.1), 1.0, True),
     (
         "smoothing",
@@ -288,9 +288,9 @@ def test_ordinary_floor_inputs_keep_their_numbers(z: Any, eps: Any) -> None:
 
 
 def test_ordinary_settings_come_back_as_floats() -> None:
-    assert check_floor(np.float32(0.25), 4) == 0.25
-    assert check_step(np.int64(8), np.float64(0.5)) == (8.0, 0.5)
-    assert type(check_floor(np.array(0.1), 2)) is float
+    assert as_floor(np.float32(0.25), 4) == 0.25
+    assert as_step(np.int64(8), np.float64(0.5)) == (8.0, 0.5)
+    assert type(as_floor(np.array(0.1), 2)) is float
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,8 @@ from drats.adapters.envs.gym_tasks import GymEnvPool  # noqa: E402
 from drats.adapters.envs.pointmass import PointMassEnvPool  # noqa: E402
 from drats.adapters.envs.process_pool import ProcessEnvPool, WorkerError  # noqa: E402
 from drats.adapters.envs.slot_pool import EnvError, EnvFamily, SlotEnvPool  # noqa: E402
-from drats.domain.checks import MAX_SLOTS  # noqa: E402
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError  # noqa: E402
+from drats.domain.limits import MAX_SLOTS  # noqa: E402
 
 _OBS = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
 _ACT = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)

@@ -16,9 +16,9 @@ from drats.domain.errors import InvalidDtypeError, InvalidInputError
 OBS, ACT = 3, 2
 
 
-def filled(num_tasks: int, cap: int, per_task: int, *, alpha: float, seed: int = 0):
+def filled(num_tasks: int, cap: int, as_per_task: int, *, alpha: float, seed: int = 0):
     buf = CppPerTaskReplay(num_tasks, cap, OBS, ACT, alpha=alpha, seed=seed)
-    ids = np.repeat(np.arange(num_tasks), per_task)
+    ids = np.repeat(np.arange(num_tasks), as_per_task)
     n = len(ids)
     obs = np.arange(n * OBS, dtype=np.float32).reshape(n, OBS)
     buf.add(ids, obs, np.zeros((n, ACT)), np.arange(n), obs + 1, np.zeros(n))

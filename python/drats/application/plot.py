@@ -117,9 +117,9 @@ def plot_runs(
         names = _task_names(run, k)
         if evals:
             steps = np.array([r["env_steps"] for r in evals], dtype=np.float64)
-            per_task = np.array([r["eval_success"] for r in evals], dtype=np.float64)
+            as_per_task = np.array([r["eval_success"] for r in evals], dtype=np.float64)
             for t in range(k):
-                ax_task.plot(steps, per_task[:, t], label=names[t], lw=1)
+                ax_task.plot(steps, as_per_task[:, t], label=names[t], lw=1)
         ax_task.set(
             title=f"{run.name}: per-task success (eval)", xlabel="env steps", ylim=(-0.02, 1.02)
         )

@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from drats.domain.checks import as_int_in_range, as_real_array
 from drats.domain.errors import ConfigError, EmptyTaskError, InvalidInputError
-from drats.domain.validation import MAX_DRAWS, int_in_range, real_array
+from drats.domain.limits import MAX_DRAWS
 
 MODES = ("equal", "drats")
 
@@ -44,7 +45,7 @@ def allocate_batch(
     """
     if mode not in MODES:
         raise ConfigError(f"replay allocation must be one of {MODES}, got {mode!r}")
-    batch_size = int_in_range(batch_size, "batch_size", 1, MAX_DRAWS)
+    batch_size = as_int_in_range(batch_size, "batch_size", 1, MAX_DRAWS)
     held = np.asarray(sizes)
     if held.ndim != 1 or held.dtype.kind not in "iu" or np.any(held < 0):
         raise InvalidInputError(f"sizes must be a 1-D array of counts >= 0, got {held!r}")
@@ -57,7 +58,7 @@ def allocate_batch(
         return counts
     if probs is None:
         raise InvalidInputError("the drats allocation needs the sampler's probs")
-    q = real_array(probs, "probs")
+    q = as_real_array(probs, "probs")
     if q.shape != held.shape or not np.all(np.isfinite(q) & (q >= 0)):
         raise InvalidInputError(f"probs must be finite, >= 0 and of shape {held.shape}")
     weights = q[ready]

@@ -1,14 +1,24 @@
-"""Input and state-dict checks shared by the adapters and the fakes (one place for the messages).
+"""Argument and setting checks: the one home of drats's validation rules.
 
-Every check raises a :mod:`drats.domain.errors` class whose message names the argument:
-``InvalidDtypeError`` for a dtype kind that cannot be converted safely, ``InvalidInputError``
-for a wrong shape or value, ``UnknownTaskError`` for an id out of range, ``ConfigError`` for a
-bad setting and ``CheckpointError`` for a bad state dict. The C++ binding
-(``cpp/bindings/module.cc``) makes the same checks with the same error classes.
+Two verbs: ``check_*`` raises and returns nothing, ``as_*`` converts and returns the checked
+value. Every failure is a :mod:`drats.domain.errors` class whose message names the argument and
+says what was expected and what was got, by role:
+
+* settings (a constructor argument, a config field): ``ConfigError``;
+* call inputs: ``InvalidDtypeError`` for a dtype that cannot be read safely,
+  ``InvalidInputError`` for a wrong shape or value, ``UnknownTaskError`` for an id out of range;
+* saved state: ``CheckpointError`` (see :mod:`drats.domain.state_tree`).
+
+One rule per concept: one dtype vocabulary (:data:`INTEGER_KINDS`, :data:`REAL_KINDS`,
+:data:`NUMERIC_KINDS`), one probability-floor rule (:func:`as_floor`, tolerance
+:data:`SIMPLEX_TOL`) and one seed rule (:func:`as_seed`). The size limits are in
+:mod:`drats.domain.limits`. The C++ binding (``cpp/bindings/``) makes the same checks with the
+same error classes.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,43 +27,68 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.domain.errors import (
-    CheckpointError,
     ConfigError,
+    DratsError,
     InvalidDtypeError,
     InvalidInputError,
     UnknownTaskError,
 )
-from drats.domain.validation import MAX_DRAWS, real_scalar
+from drats.domain.limits import MAX_DRAWS, MAX_SLOTS, MAX_TASKS
 
-#: dtype kinds accepted for ids, indices and counts (bool is refused).
-INTEGER = "iu"
-#: dtype kinds accepted for data cast to float (bool included).
-NUMERIC = "fiub"
+#: dtype kinds of ids, indices and counts: signed and unsigned integers (bool is refused).
+INTEGER_KINDS = "iu"
+#: dtype kinds read as real numbers: integers and floats. Bool, complex, strings, bytes, objects,
+#: dates and times are refused rather than silently cast.
+REAL_KINDS = "iuf"
+#: dtype kinds of data cast to float where a bool is meaningful (``terminated``, ``dones``).
+NUMERIC_KINDS = "iufb"
 
-#: The most tasks a sampler or replay accepts: each task gets its own state, and a million
-#: is far beyond any multi-task suite.
-MAX_TASKS = 2**20
-#: The most float32 values a replay may hold (the C++ core's limit, ``PerTaskReplay``).
-MAX_REPLAY_VALUES = 2**40
+#: Slack allowed when checking ``eps * K <= 1`` (the C++ twin: ``kSimplexTol``).
+SIMPLEX_TOL = 1e-9
 
-# ------------------------------------------------------------------------------------ arrays
+# ------------------------------------------------------------------------------- call inputs
 
 
 def as_array(value: ArrayLike, name: str, kinds: str, dtype: type[np.generic]) -> NDArray[Any]:
-    """``np.asarray(value)`` with its dtype kind checked against ``kinds``, cast to ``dtype``."""
-    arr = np.asarray(value)
+    """``np.asarray(value)`` with its dtype kind checked against ``kinds``, cast to ``dtype``
+    (values beyond the target's range become inf, for the caller's finiteness check).
+
+    Raises:
+        InvalidInputError: ``value`` cannot be made into an array (ragged nested lists, say).
+        InvalidDtypeError: the array's dtype kind is not in ``kinds``.
+    """
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidInputError(f"{name} must be an array, got {value!r} ({err})") from None
     if arr.dtype.kind not in kinds:
         raise InvalidDtypeError(f"{name} has dtype {arr.dtype}; expected a dtype of kind {kinds!r}")
-    with np.errstate(over="ignore", invalid="ignore"):  # out of range -> inf, caught later
+    with np.errstate(over="ignore", invalid="ignore"):
         return arr.astype(dtype, copy=False)
 
 
-def one_dim(value: ArrayLike, name: str, kinds: str, dtype: type[np.generic]) -> NDArray[Any]:
+def as_vector(value: ArrayLike, name: str, kinds: str, dtype: type[np.generic]) -> NDArray[Any]:
     """:func:`as_array`, then a check that the result is 1-D."""
     arr = as_array(value, name, kinds, dtype)
     if arr.ndim != 1:
         raise InvalidInputError(f"{name} must be 1-D, got {arr.ndim} dimensions")
     return arr
+
+
+def as_real_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """``value`` as a float64 array of any shape, refusing dtypes that are not real numbers
+    (kinds :data:`REAL_KINDS`); for the domain math, whose messages say "real numbers"."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        msg = f"{name} must be an array of real numbers, got {value!r} ({err})"
+        raise InvalidInputError(msg) from None
+    if arr.dtype.kind not in REAL_KINDS:
+        raise InvalidDtypeError(
+            f"{name} must hold real numbers (an integer or float dtype), got dtype {arr.dtype}"
+        )
+    with np.errstate(over="ignore"):  # e.g. a float128 beyond float64's range -> inf
+        return arr.astype(np.float64, copy=False)
 
 
 def _shape_str(dims: Sequence[object]) -> str:
@@ -64,11 +99,8 @@ def _shape_str(dims: Sequence[object]) -> str:
 def check_shape(
     arr: NDArray[Any], shape: tuple[int, ...], name: str, symbols: Sequence[object] = ()
 ) -> None:
-    """Raise InvalidInputError unless ``arr.shape == shape``.
-
-    ``symbols`` optionally spells the leading dimensions by name, so the message reads e.g.
-    ``obs must have shape (n, 39) = (3, 39), got (3, 40)``.
-    """
+    """InvalidInputError unless ``arr.shape == shape``. ``symbols`` optionally spells the
+    leading dimensions by name: ``obs must have shape (n, 39) = (3, 39), got (3, 40)``."""
     if arr.shape == shape:
         return
     want = _shape_str(shape)
@@ -78,7 +110,7 @@ def check_shape(
 
 
 def check_finite(arr: NDArray[Any], name: str) -> None:
-    """Raise InvalidInputError if ``arr`` holds NaN or inf."""
+    """InvalidInputError if ``arr`` holds NaN or inf (naming the first such entry)."""
     bad = ~np.isfinite(arr)
     if bad.any():
         at = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -86,7 +118,7 @@ def check_finite(arr: NDArray[Any], name: str) -> None:
 
 
 def check_binary(arr: NDArray[Any], name: str) -> None:
-    """Raise InvalidInputError unless every entry of ``arr`` is 0 or 1."""
+    """InvalidInputError unless every entry of ``arr`` is 0 or 1."""
     bad = (arr != 0) & (arr != 1)
     if bad.any():
         i = int(np.flatnonzero(bad.ravel())[0])
@@ -94,24 +126,53 @@ def check_binary(arr: NDArray[Any], name: str) -> None:
 
 
 def check_ids(ids: NDArray[np.int64], limit: int, name: str, what: str = "task id") -> None:
-    """Raise UnknownTaskError unless every entry of ``ids`` lies in ``[0, limit)``."""
+    """UnknownTaskError unless every entry of ``ids`` lies in ``[0, limit)``."""
     bad = (ids < 0) | (ids >= limit)
     if bad.any():
         raise UnknownTaskError(f"{name}: {what} {int(ids[bad][0])} is outside [0, {limit})")
 
 
-def check_reset_args(
+def check_action_indices(actions: NDArray[Any], num_actions: int, name: str) -> None:
+    """InvalidInputError unless every entry is a whole number in ``[0, num_actions)``."""
+    bad = (actions < 0) | (actions >= num_actions)
+    if actions.dtype.kind == "f":
+        bad |= actions != np.round(actions)
+    if bad.any():
+        got = actions[bad].ravel()[0]
+        raise InvalidInputError(f"{name} must be action indices in [0, {num_actions}), got {got}")
+
+
+#: One field of a learner input: (shape, dimension names, dtype kinds, dtype).
+FieldSpec = tuple[tuple[int, ...], tuple[str, ...], str, type[np.generic]]
+
+
+def as_fields(data: Any, spec: Mapping[str, FieldSpec], prefix: str) -> dict[str, NDArray[Any]]:
+    """The fields ``spec`` names of ``data`` (a Batch or a Rollout), each converted to its
+    dtype after a dtype-kind check, shape-checked and, for floats, checked finite; messages
+    name ``prefix.field``. The arrays come back C-contiguous."""
+    out: dict[str, NDArray[Any]] = {}
+    for name, (shape, symbols, kinds, dtype) in spec.items():
+        label = f"{prefix}.{name}"
+        arr = as_array(getattr(data, name), label, kinds, dtype)
+        check_shape(arr, shape, label, symbols=symbols)
+        if arr.dtype.kind == "f":
+            check_finite(arr, label)
+        out[name] = np.ascontiguousarray(arr)
+    return out
+
+
+def as_reset_args(
     slots: ArrayLike, task_ids: ArrayLike, num_slots: int, num_tasks: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Validated ``(slots, task_ids)`` of ``reset_slots``: int64[M] each, slots distinct.
+    """``(slots, task_ids)`` of ``EnvPool.reset_slots`` as int64[M] each, slots distinct.
 
     Raises:
         InvalidDtypeError: non-integer ids.
         InvalidInputError: not 1-D, different lengths or a slot listed twice.
         UnknownTaskError: a slot outside [0, N) or a task id outside [0, K).
     """
-    s = one_dim(slots, "slots", INTEGER, np.int64)
-    t = one_dim(task_ids, "task_ids", INTEGER, np.int64)
+    s = as_vector(slots, "slots", INTEGER_KINDS, np.int64)
+    t = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
     if s.shape != t.shape:
         raise InvalidInputError(f"slots has {len(s)} entries but task_ids has {len(t)}")
     check_ids(s, num_slots, "slots", "slot")
@@ -122,9 +183,8 @@ def check_reset_args(
     return s, t
 
 
-def count_arg(value: object, name: str) -> int:
-    """``value`` as a number of draws for a call argument: an int in [0, MAX_DRAWS]
-    (InvalidInputError otherwise)."""
+def as_count(value: object, name: str) -> int:
+    """A number of draws of one call: an int in [0, MAX_DRAWS] (InvalidInputError)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise InvalidInputError(f"{name} must be an integer >= 0, got {value!r}")
     if int(value) > MAX_DRAWS:
@@ -132,16 +192,17 @@ def count_arg(value: object, name: str) -> int:
     return int(value)
 
 
-def unit_arg(value: object, name: str) -> float:
-    """``value`` as a float in [0, 1] for a call argument (InvalidInputError otherwise)."""
-    out = real_scalar(value, name, InvalidInputError)
+def as_unit(value: object, name: str) -> float:
+    """A call argument in [0, 1] as a float (InvalidInputError)."""
+    out = as_real(value, name, InvalidInputError)
     if not 0.0 <= out <= 1.0:
         raise InvalidInputError(f"{name} must be in [0, 1], got {value!r}")
     return out
 
 
-def task_arg(value: object, num_tasks: int, name: str = "task_id") -> int:
-    """``value`` as a task id in [0, num_tasks) for a call argument."""
+def as_task_id(value: object, num_tasks: int, name: str = "task_id") -> int:
+    """A task id in [0, num_tasks) given as an integer scalar (InvalidDtypeError /
+    UnknownTaskError)."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise InvalidDtypeError(f"{name} must be an integer task id, got {value!r}")
     if not 0 <= int(value) < num_tasks:
@@ -149,11 +210,63 @@ def task_arg(value: object, num_tasks: int, name: str = "task_id") -> int:
     return int(value)
 
 
-# ------------------------------------------------------------------------------------ config
+# ---------------------------------------------------------------------------------- settings
 
 
-def positive_int(value: object, name: str, maximum: int | None = None) -> int:
-    """``value`` as an int >= 1, and <= ``maximum`` if given (bools and floats are refused)."""
+def as_real(value: object, name: str, error: type[DratsError] = ConfigError) -> float:
+    """``value`` as a Python float if it is one real number, else ``error`` (ConfigError for a
+    setting, InvalidInputError for a call argument) naming ``name``.
+
+    Accepted: a Python int or float, a numpy integer or floating scalar, or a 0-d array of an
+    integer or float dtype. Refused: bools (Python or numpy), strings, None, complex numbers
+    and arrays with one or more dimensions. No range check: NaN and inf come back as they are
+    (an int too large for a float comes back as +-inf) for the caller's range check to refuse.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in REAL_KINDS:
+        value = value[()]
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        if isinstance(value, np.ndarray):
+            got = f"an array of shape {value.shape} and dtype {value.dtype}"
+        else:
+            got = f"{value!r} ({type(value).__name__})"
+        raise error(f"{name} must be a real number (int or float), got {got}")
+    try:
+        return float(value)
+    except OverflowError:  # a Python int beyond float64's range
+        return math.copysign(math.inf, value)
+
+
+def as_finite_float(value: object, name: str, *, minimum: float = -math.inf) -> float:
+    """A setting as a finite float >= ``minimum`` (ConfigError)."""
+    out = as_real(value, name)
+    if not math.isfinite(out) or out < minimum:
+        bound = "" if minimum == -math.inf else f" and >= {minimum}"
+        raise ConfigError(f"{name} must be finite{bound}, got {value!r}")
+    return out
+
+
+def as_fraction(value: object, name: str, *, upper_open: bool = False) -> float:
+    """A setting in [0, 1] (or [0, 1) with ``upper_open``) as a float (ConfigError)."""
+    out = as_finite_float(value, name)
+    if out < 0.0 or out > 1.0 or (upper_open and out == 1.0):
+        interval = "[0, 1)" if upper_open else "[0, 1]"
+        raise ConfigError(f"{name} must be in {interval}, got {value!r}")
+    return out
+
+
+def as_int_in_range(value: object, name: str, low: int, high: int) -> int:
+    """A setting as a Python int in ``[low, high]`` (ConfigError). Only Python ints and numpy
+    integer scalars are accepted: bools, floats (even 4.0), strings and None are refused."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    out = int(value)
+    if not low <= out <= high:
+        raise ConfigError(f"{name} must be an integer in [{low}, {high}], got {out}")
+    return out
+
+
+def as_positive_int(value: object, name: str, maximum: int | None = None) -> int:
+    """A setting as an int >= 1, and <= ``maximum`` if given (bools and floats are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
     if maximum is not None and int(value) > maximum:
@@ -161,20 +274,25 @@ def positive_int(value: object, name: str, maximum: int | None = None) -> int:
     return int(value)
 
 
-def task_count(value: object) -> int:
-    """``num_tasks`` as an int in [1, MAX_TASKS] (ConfigError otherwise)."""
-    return positive_int(value, "num_tasks", MAX_TASKS)
+def as_task_count(value: object) -> int:
+    """``num_tasks`` as an int in [1, MAX_TASKS]."""
+    return as_positive_int(value, "num_tasks", MAX_TASKS)
 
 
-def flag(value: object, name: str) -> bool:
-    """``value`` as a bool; only True and False (Python or numpy) are accepted."""
+def as_slot_count(value: object) -> int:
+    """``num_slots`` as an int in [1, MAX_SLOTS]."""
+    return as_positive_int(value, "num_slots", MAX_SLOTS)
+
+
+def as_flag(value: object, name: str) -> bool:
+    """A setting as a bool; only True and False (Python or numpy) are accepted."""
     if not isinstance(value, bool | np.bool_):
         raise ConfigError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
 
 def as_shape(value: object, name: str) -> tuple[int, ...]:
-    """An int or a sequence of ints >= 1 as a shape tuple."""
+    """An int or a non-empty sequence of ints >= 1 as a shape tuple."""
     if isinstance(value, numbers.Integral):
         dims: tuple[object, ...] = (value,)
     elif isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
@@ -183,28 +301,21 @@ def as_shape(value: object, name: str) -> tuple[int, ...]:
         raise ConfigError(f"{name} must be an int or a tuple of ints, got {value!r}")
     if len(dims) == 0:
         raise ConfigError(f"{name} must have at least one dimension, got {value!r}")
-    return tuple(positive_int(d, f"{name} entry") for d in dims)
+    return tuple(as_positive_int(d, f"{name} entry") for d in dims)
 
 
 def as_seed(value: object) -> int:
-    """A seed as an unsigned 64-bit int (negative seeds wrap)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    """The one seed rule: an integer in [-2**63, 2**64), returned as an unsigned 64-bit int
+    (a negative seed wraps, as torch and the C++ streams read it)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise ConfigError(f"seed must be an integer, got {value!r}")
+    if not -(1 << 63) <= int(value) < (1 << 64):
+        raise ConfigError(f"seed must lie in [-2**63, 2**64), got {value!r}")
     return int(value) % (1 << 64)
 
 
-def finite_float(value: object, name: str, *, minimum: float = -np.inf) -> float:
-    """``value`` as a finite float >= ``minimum`` (ConfigError otherwise; bools and strings
-    are not numbers here)."""
-    out = real_scalar(value, name)
-    if not np.isfinite(out) or out < minimum:
-        bound = "" if minimum == -np.inf else f" and >= {minimum}"
-        raise ConfigError(f"{name} must be finite{bound}, got {value!r}")
-    return out
-
-
-def per_task(value: float | Sequence[float], num_tasks: int, name: str) -> NDArray[np.float64]:
-    """A scalar or one value per task as float64[K]."""
+def as_per_task(value: float | Sequence[float], num_tasks: int, name: str) -> NDArray[np.float64]:
+    """A scalar or one value per task as float64[K] (no range check)."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -217,203 +328,31 @@ def per_task(value: float | Sequence[float], num_tasks: int, name: str) -> NDArr
     return arr
 
 
-# -------------------------------------------------------------------------------- state dicts
+def default_floor(num_tasks: int) -> float:
+    """The probability floor a sampler gets when none is given: ``1 / (4K)``."""
+    return 1.0 / (4 * num_tasks)
 
 
-def check_state_config(state: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
-    """Raise CheckpointError unless ``state`` holds every key of ``expected`` with that value."""
-    for key, want in expected.items():
-        if key not in state:
-            raise CheckpointError(f"state dict has no {key!r} entry")
-        got = state[key]
-        if isinstance(want, tuple | np.ndarray):
-            same = np.array_equal(np.asarray(got), np.asarray(want))
-        else:
-            try:
-                same = bool(np.all(np.asarray(got) == want)) and np.ndim(got) == 0
-            except (TypeError, ValueError):
-                same = False
-        if not same:
-            raise CheckpointError(f"state dict {key!r} is {got!r}, this object has {want!r}")
-
-
-def check_state_arrays(
-    state: Mapping[str, Any], spec: Mapping[str, tuple[tuple[int, ...], str]]
-) -> dict[str, NDArray[Any]]:
-    """Check that ``state[key]`` is an array of shape and dtype kind ``spec[key]``; return them."""
-    out: dict[str, NDArray[Any]] = {}
-    for key, (shape, kinds) in spec.items():
-        if key not in state:
-            raise CheckpointError(f"state dict has no {key!r} entry")
-        arr = np.asarray(state[key])
-        if arr.shape != shape or arr.dtype.kind not in kinds:
-            raise CheckpointError(
-                f"state dict {key!r} must be an array of shape {shape} and dtype kind "
-                f"{kinds!r}, got shape {arr.shape} dtype {arr.dtype}"
-            )
-        out[key] = arr
-    return out
-
-
-def replay_state_spec(
-    num_tasks: int, capacity: int, obs_shape: tuple[int, ...], action_shape: tuple[int, ...]
-) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Array entries of a per-task replay state dict: key -> (shape, dtype kinds)."""
-    k, c = num_tasks, capacity
-    return {
-        "obs": ((k, c, *obs_shape), "f"),
-        "actions": ((k, c, *action_shape), "f"),
-        "rewards": ((k, c), "f"),
-        "next_obs": ((k, c, *obs_shape), "f"),
-        "terminated": ((k, c), "f"),
-        "priorities": ((k, c), "f"),
-        "positions": ((k,), "iu"),
-        "sizes": ((k,), "iu"),
-        "max_priority": ((k,), "f"),
-        "rng": ((2,), "u"),
-    }
-
-
-def replay_state_config(
-    num_tasks: int,
-    capacity: int,
-    obs_shape: tuple[int, ...],
-    action_shape: tuple[int, ...],
-    alpha: float,
-) -> dict[str, Any]:
-    """The configuration entries of a per-task replay state dict."""
-    return {
-        "num_tasks": num_tasks,
-        "capacity_per_task": capacity,
-        "obs_shape": np.asarray(obs_shape, dtype=np.int64),
-        "action_shape": np.asarray(action_shape, dtype=np.int64),
-        "alpha": float(alpha),
-    }
-
-
-def check_replay_state(state: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a per-task replay state dict against ``config`` (see :func:`replay_state_config`)
-    and return its arrays converted to the storage dtypes (fresh copies)."""
-    check_state_config(state, config)
-    k, cap = int(config["num_tasks"]), int(config["capacity_per_task"])
-    obs_shape = tuple(int(d) for d in config["obs_shape"])
-    action_shape = tuple(int(d) for d in config["action_shape"])
-    a = check_state_arrays(state, replay_state_spec(k, cap, obs_shape, action_shape))
-    out: dict[str, Any] = {}
-    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
-        for name in ("obs", "actions", "rewards", "next_obs", "terminated"):
-            out[name] = a[name].astype(np.float32, copy=True)
-    out["priorities"] = a["priorities"].astype(np.float64, copy=True)
-    for name in ("obs", "actions", "rewards", "next_obs", "terminated", "priorities"):
-        if not np.all(np.isfinite(out[name])):
-            raise CheckpointError(f"state dict {name!r} must be finite (in its storage dtype)")
-    max_priority = a["max_priority"]
-    if not np.all(np.isfinite(max_priority) & (max_priority > 0)):
-        raise CheckpointError("state dict 'max_priority' must be finite and > 0")
-    sizes, positions = a["sizes"].astype(np.int64), a["positions"].astype(np.int64)
-    if np.any((sizes < 0) | (sizes > cap)):
-        raise CheckpointError(f"state dict 'sizes' must lie in [0, {cap}], got {sizes}")
-    ring = np.where(sizes < cap, positions == sizes, (positions >= 0) & (positions < cap))
-    if not ring.all():
-        raise CheckpointError(
-            "state dict 'positions' must equal 'sizes' for a task that is not full and lie in "
-            f"[0, {cap}) for a full one, got positions {positions} with sizes {sizes}"
-        )
-    filled = np.arange(cap)[None, :] < sizes[:, None]
-    leaves = out["priorities"]
-    if np.any(filled & ~(leaves > 0)) or np.any(~filled & (leaves != 0)):
-        raise CheckpointError(
-            "state dict 'priorities' must be > 0 on filled slots and 0 on empty ones"
-        )
-    done = out["terminated"]
-    if np.any((done != 0) & (done != 1)):
-        raise CheckpointError("state dict 'terminated' must be 0 or 1")
-    out["max_priority"] = max_priority.astype(np.float64, copy=True)
-    out["positions"], out["sizes"] = positions.copy(), sizes.copy()
-    out["rng"] = a["rng"].astype(np.uint64, copy=True)
-    return out
-
-
-def gap_sampler_config(
-    kind: str,
-    num_tasks: object,
-    *,
-    eta: object,
-    step_size: object,
-    eps: object,
-    target: float | Sequence[float],
-    adaptive_target: object,
-    success_window: object,
-    success_threshold: object,
-) -> tuple[dict[str, Any], NDArray[np.float64]]:
-    """Validated settings of a gap sampler (ConfigError naming the bad one): the config
-    entries of its state dict, and its per-task base targets. ``eps=None`` means 1/(4K)."""
-    from drats.domain.drats_math import check_floor, check_step
-
-    k = task_count(num_tasks)
-    eta_value = finite_float(eta, "eta")
-    step_value = finite_float(step_size, "step_size")
-    eps_value = 1.0 / (4 * k) if eps is None else finite_float(eps, "eps")
-    check_step(eta_value, step_value)
-    check_floor(eps_value, k)
-    window = positive_int(success_window, "success_window")
-    if window > MAX_DRAWS // k:  # one flag per task and window slot is kept
+def as_floor(eps: object, num_tasks: int, name: str = "eps") -> float:
+    """The one probability-floor rule: a real number with ``0 <= eps`` and
+    ``eps * K <= 1 + SIMPLEX_TOL``, as a float."""
+    out = as_real(eps, name)
+    if not math.isfinite(out) or out < 0 or out * num_tasks > 1.0 + SIMPLEX_TOL:
         raise ConfigError(
-            f"num_tasks * success_window must be at most {MAX_DRAWS}, got {k} * {window}"
+            f"{name} must satisfy 0 <= {name} <= 1/K = {1.0 / num_tasks:.6g}, got {out}"
         )
-    threshold = finite_float(success_threshold, "success_threshold")
-    if not 0.0 <= threshold < 1.0:
-        raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
-    base = per_task(target, k, "target")
-    if not np.all(np.isfinite(base) & (base > 0)):
-        raise ConfigError(f"target must be finite and > 0, got {base}")
-    config = {
-        "kind": kind,
-        "num_tasks": k,
-        "eta": eta_value,
-        "step_size": step_value,
-        "eps": eps_value,
-        "adaptive_target": flag(adaptive_target, "adaptive_target"),
-        "success_window": window,
-        "success_threshold": threshold,
-    }
-    return config, base
+    return out
 
 
-def sampler_state_spec(num_tasks: int, window: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Array entries of a gap-sampler state dict: key -> (shape, dtype kinds)."""
-    k = num_tasks
-    spec: dict[str, tuple[tuple[int, ...], str]] = {
-        key: ((k,), "f") for key in ("probs", "gaps", "targets", "window_sums", "best_returns")
-    }
-    spec.update(
-        {key: ((k,), "iu") for key in ("window_counts", "episodes", "history_len", "history_pos")}
-    )
-    spec.update({"history": ((k, window), "b"), "solved": ((k,), "b"), "rng": ((2,), "u")})
-    return spec
-
-
-# ------------------------------------------------------------------------- env pool limits
-
-#: The most slots an env pool accepts: each slot keeps its own RNG and counters, and 65536 is
-#: far beyond any vectorised env.
-MAX_SLOTS = 2**16
-
-
-def slot_count(value: object) -> int:
-    """``num_slots`` as an int in [1, MAX_SLOTS] (ConfigError otherwise)."""
-    return positive_int(value, "num_slots", MAX_SLOTS)
-
-
-def state_ints(
-    arr: NDArray[Any], key: str, low: int, high: int = int(np.iinfo(np.int64).max)
-) -> NDArray[np.int64]:
-    """The integer state-dict array ``arr`` (entry ``key``) as a fresh int64 array, every value
-    in [low, high]; CheckpointError naming the entry and the first bad index otherwise (an
-    unsigned value beyond the int64 range is refused, never wrapped)."""
-    bad = (arr < low) | (arr > high)
-    if np.any(bad):
-        at = tuple(int(i) for i in np.argwhere(bad)[0])
-        want = f">= {low}" if high == np.iinfo(np.int64).max else f"in [{low}, {high}]"
-        raise CheckpointError(f"state dict {key!r} entries must be {want}, got {arr[at]} at {at}")
-    return arr.astype(np.int64, copy=True)
+def as_step(eta: object, step_size: object) -> tuple[float, float]:
+    """The mirror-ascent settings: real numbers ``eta > 0``, ``step_size >= 0`` and
+    ``step_size / eta <= 1``, as floats."""
+    eta_value = as_real(eta, "eta")
+    step_value = as_real(step_size, "step_size")
+    if not math.isfinite(eta_value) or eta_value <= 0:
+        raise ConfigError(f"eta must be finite and > 0, got {eta_value}")
+    if not math.isfinite(step_value) or step_value < 0:
+        raise ConfigError(f"step_size must be finite and >= 0, got {step_value}")
+    if step_value / eta_value > 1.0:
+        raise ConfigError(f"step_size / eta must be <= 1, got {step_value}/{eta_value}")
+    return eta_value, step_value

@@ -9,15 +9,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from drats.domain.checks import as_floor, as_real, as_real_array, as_step
 from drats.domain.errors import ConfigError, InvalidInputError
-from drats.domain.validation import real_array, real_scalar
-
-#: Slack allowed when checking ``eps * K <= 1`` and ``sum(q) == 1``.
-SIMPLEX_TOL = 1e-9
 
 
 def _vector(x: ArrayLike, name: str, size: int | None = None) -> NDArray[np.float64]:
-    a = real_array(x, name)
+    a = as_real_array(x, name)
     if a.ndim != 1 or a.shape[0] == 0:
         raise InvalidInputError(f"{name} must be a non-empty 1-D array, got shape {a.shape}")
     if size is not None and a.shape[0] != size:
@@ -34,30 +31,6 @@ def _simplex(q: ArrayLike, name: str) -> NDArray[np.float64]:
     return a
 
 
-def check_floor(eps: float, num_tasks: int, name: str = "eps") -> float:
-    """Validate a probability floor: a real number with ``0 <= eps`` and ``eps * K <= 1``;
-    returns it as a float. ``name`` is the setting's name in the error message."""
-    eps = real_scalar(eps, name)
-    if not np.isfinite(eps) or eps < 0 or eps * num_tasks > 1.0 + SIMPLEX_TOL:
-        msg = f"{name} must satisfy 0 <= {name} <= 1/K = {1.0 / num_tasks:.6g}, got {eps}"
-        raise ConfigError(msg)
-    return eps
-
-
-def check_step(eta: float, step_size: float) -> tuple[float, float]:
-    """Validate real numbers ``eta > 0``, ``step_size >= 0`` and ``step_size / eta <= 1``;
-    returns them as floats."""
-    eta = real_scalar(eta, "eta")
-    step_size = real_scalar(step_size, "step_size")
-    if not np.isfinite(eta) or eta <= 0:
-        raise ConfigError(f"eta must be finite and > 0, got {eta}")
-    if not np.isfinite(step_size) or step_size < 0:
-        raise ConfigError(f"step_size must be finite and >= 0, got {step_size}")
-    if step_size / eta > 1.0:
-        raise ConfigError(f"step_size / eta must be <= 1, got {step_size}/{eta}")
-    return eta, step_size
-
-
 def project_floor(z: ArrayLike, eps: float) -> NDArray[np.float64]:
     """KL projection of ``z`` onto ``{q : sum q = 1, q_i >= eps}`` (exact active set).
 
@@ -71,7 +44,7 @@ def project_floor(z: ArrayLike, eps: float) -> NDArray[np.float64]:
     if np.any(v < 0):
         raise InvalidInputError("z must be >= 0")
     k = v.shape[0]
-    eps = check_floor(eps, k)
+    eps = as_floor(eps, k)
     with np.errstate(over="ignore"):
         total_z = float(v.sum())
     if not np.isfinite(total_z):  # the shares would all be divided by inf
@@ -108,8 +81,8 @@ def mirror_ascent_step(
     qv = _simplex(q, "q")
     k = qv.shape[0]
     g = _vector(gaps, "gaps", k)
-    eta, step_size = check_step(eta, step_size)
-    eps = check_floor(eps, k)
+    eta, step_size = as_step(eta, step_size)
+    eps = as_floor(eps, k)
     top = float(np.abs(g).max())
     if not np.isfinite(step_size * top):  # inf logits would make the softmax NaN
         raise InvalidInputError(
@@ -139,13 +112,13 @@ def hedge_step(
         raise InvalidInputError("w must be >= 0 with a positive sum")
     k = wv.shape[0]
     g = _vector(gaps, "gaps", k)
-    lr = real_scalar(lr, "lr")
+    lr = as_real(lr, "lr")
     if not np.isfinite(lr) or lr < 0:
         raise ConfigError(f"lr must be finite and >= 0, got {lr}")
-    smoothing = real_scalar(smoothing, "smoothing")
+    smoothing = as_real(smoothing, "smoothing")
     if not 0.0 <= smoothing <= 1.0:
         raise ConfigError(f"smoothing must be in [0, 1], got {smoothing}")
-    min_prob = check_floor(min_prob, k, "min_prob")
+    min_prob = as_floor(min_prob, k, "min_prob")
     top = float(np.maximum(g, 0.0).max())
     if not np.isfinite(lr * top):  # inf logits would make the softmax NaN
         raise InvalidInputError(f"lr * gaps overflows float64 (lr={lr!r}, largest gap {top!r})")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from drats.domain.errors import CheckpointError
 
@@ -79,3 +81,72 @@ def unflatten_tree(flat: Any, prefix: str = "") -> Any:
         return _decode(skeleton, flat, prefix)
     except (ValueError, TypeError, KeyError) as err:
         raise CheckpointError(f"state tree {key!r} is corrupt: {err}") from None
+
+
+# --------------------------------------------------------------------------- state checks
+
+
+def check_state_config(state: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
+    """Raise CheckpointError unless ``state`` holds every key of ``expected`` with that value."""
+    for key, want in expected.items():
+        if key not in state:
+            raise CheckpointError(f"state dict has no {key!r} entry")
+        got = state[key]
+        if isinstance(want, tuple | np.ndarray):
+            same = np.array_equal(np.asarray(got), np.asarray(want))
+        else:
+            try:
+                same = bool(np.all(np.asarray(got) == want)) and np.ndim(got) == 0
+            except (TypeError, ValueError):
+                same = False
+        if not same:
+            raise CheckpointError(f"state dict {key!r} is {got!r}, this object has {want!r}")
+
+
+def as_state_arrays(
+    state: Mapping[str, Any], spec: Mapping[str, tuple[tuple[int, ...], str]]
+) -> dict[str, NDArray[Any]]:
+    """Check that ``state[key]`` is an array of shape and dtype kind ``spec[key]``; return them."""
+    out: dict[str, NDArray[Any]] = {}
+    for key, (shape, kinds) in spec.items():
+        if key not in state:
+            raise CheckpointError(f"state dict has no {key!r} entry")
+        arr = np.asarray(state[key])
+        if arr.shape != shape or arr.dtype.kind not in kinds:
+            raise CheckpointError(
+                f"state dict {key!r} must be an array of shape {shape} and dtype kind "
+                f"{kinds!r}, got shape {arr.shape} dtype {arr.dtype}"
+            )
+        out[key] = arr
+    return out
+
+
+def as_state_ints(
+    arr: NDArray[Any], key: str, low: int, high: int = int(np.iinfo(np.int64).max)
+) -> NDArray[np.int64]:
+    """The integer state-dict array ``arr`` (entry ``key``) as a fresh int64 array, every value
+    in [low, high]; CheckpointError naming the entry and the first bad index otherwise (an
+    unsigned value beyond the int64 range is refused, never wrapped)."""
+    bad = (arr < low) | (arr > high)
+    if np.any(bad):
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        want = f">= {low}" if high == np.iinfo(np.int64).max else f"in [{low}, {high}]"
+        raise CheckpointError(f"state dict {key!r} entries must be {want}, got {arr[at]} at {at}")
+    return arr.astype(np.int64, copy=True)
+
+
+def check_finite_tree(node: Any, path: str = "") -> None:
+    """CheckpointError naming the entry (its dotted path below ``path``) unless every float
+    in the state tree ``node`` is finite."""
+    if isinstance(node, np.ndarray):
+        if node.dtype.kind in "fc" and not np.all(np.isfinite(node)):
+            raise CheckpointError(f"state entry {path!r} must be finite (it holds NaN or inf)")
+    elif isinstance(node, float):
+        if not math.isfinite(node):
+            raise CheckpointError(f"state entry {path!r} must be finite, got {node}")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            check_finite_tree(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list | tuple):
+        for i, value in enumerate(node):
+            check_finite_tree(value, f"{path}.{i}" if path else str(i))

@@ -10,19 +10,18 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.domain.checks import (
-    NUMERIC,
+    NUMERIC_KINDS,
     as_array,
+    as_positive_int,
+    as_reset_args,
     as_seed,
     check_finite,
-    check_reset_args,
     check_shape,
-    check_state_arrays,
-    check_state_config,
-    positive_int,
 )
 from drats.domain.errors import InvalidInputError
 from drats.domain.ports import EnvPool, Policy, StateDict
 from drats.domain.rng import CounterRng
+from drats.domain.state_tree import as_state_arrays, check_state_config
 from drats.domain.types import EpisodeStats, PolicyStep, PoolStep
 
 
@@ -40,8 +39,8 @@ class FakeEnvPool(EnvPool):
     restores_episodes = True
 
     def __init__(self, num_slots: int, *, num_tasks: int = 3, seed: int = 0) -> None:
-        self._n = positive_int(num_slots, "num_slots")
-        self._k = positive_int(num_tasks, "num_tasks")
+        self._n = as_positive_int(num_slots, "num_slots")
+        self._k = as_positive_int(num_tasks, "num_tasks")
         self._seed = as_seed(seed)
         self._rngs = [CounterRng(self._seed + slot) for slot in range(self._n)]
         self._start = np.zeros(self._n)
@@ -82,7 +81,7 @@ class FakeEnvPool(EnvPool):
         return self.reset_slots(np.arange(self._n), task_ids)
 
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
-        where, ids = check_reset_args(slots, task_ids, self._n, self._k)
+        where, ids = as_reset_args(slots, task_ids, self._n, self._k)
         for slot in where.tolist():
             self._start[slot] = 2.0 * self._rngs[slot].uniform(1)[0] - 1.0
         self._tasks[where], self._steps[where], self._returns[where] = ids, 0, 0.0
@@ -91,7 +90,7 @@ class FakeEnvPool(EnvPool):
         return self._obs(where)
 
     def step(self, actions: ArrayLike) -> PoolStep:
-        act = as_array(actions, "actions", NUMERIC, np.float32)
+        act = as_array(actions, "actions", NUMERIC_KINDS, np.float32)
         check_shape(act, (self._n, 2), "actions", symbols=("num_slots",))
         check_finite(act, "actions")
         if not self._live.all():
@@ -137,7 +136,7 @@ class FakeEnvPool(EnvPool):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         check_state_config(state, {"kind": "fake", "num_slots": self._n, "num_tasks": self._k})
         n = self._n
-        a = check_state_arrays(
+        a = as_state_arrays(
             state,
             {
                 "rngs": ((n, 2), "u"),
@@ -163,7 +162,7 @@ class FakePolicy(Policy):
     off-policy trainers, reports ``last_td_errors`` = 1 + the row's reward magnitude."""
 
     def __init__(self, action_dim: int, *, discrete: bool = False, seed: int = 0) -> None:
-        self.action_dim = positive_int(action_dim, "action_dim")
+        self.action_dim = as_positive_int(action_dim, "action_dim")
         self.discrete = discrete
         self._rng = CounterRng(as_seed(seed))
         self.learned: list[int] = []
@@ -195,6 +194,6 @@ class FakePolicy(Policy):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         check_state_config(state, {"kind": "fake-policy"})
-        arrays = check_state_arrays(state, {"rng": ((2,), "u")})
+        arrays = as_state_arrays(state, {"rng": ((2,), "u")})
         self._rng.set_state(arrays["rng"])
         self.learned = [0] * int(state["learned"])

@@ -10,23 +10,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters.replay.settings import ReplaySettings
+from drats.adapters.replay.settings import ReplaySettings, check_replay_state
 from drats.domain.checks import (
-    INTEGER,
-    NUMERIC,
+    INTEGER_KINDS,
+    NUMERIC_KINDS,
     as_array,
+    as_count,
     as_seed,
+    as_task_count,
+    as_task_id,
+    as_unit,
+    as_vector,
     check_binary,
     check_finite,
     check_ids,
-    check_replay_state,
     check_shape,
-    check_state_config,
-    count_arg,
-    one_dim,
-    task_arg,
-    task_count,
-    unit_arg,
 )
 from drats.domain.errors import (
     CheckpointError,
@@ -37,6 +35,7 @@ from drats.domain.errors import (
 )
 from drats.domain.ports import ReplayBuffer, StateDict, TaskSampler
 from drats.domain.rng import CounterRng
+from drats.domain.state_tree import check_state_config
 from drats.domain.types import Batch
 
 
@@ -48,7 +47,7 @@ class FakeTaskSampler(TaskSampler):
     """
 
     def __init__(self, num_tasks: int, *, seed: int = 0) -> None:
-        self._k = task_count(num_tasks)
+        self._k = as_task_count(num_tasks)
         self._next = as_seed(seed) % self._k
         self.episodes: list[tuple[int, float, bool]] = []
         self.updates = 0
@@ -66,15 +65,15 @@ class FakeTaskSampler(TaskSampler):
         return np.zeros(self._k)
 
     def sample(self, n: int) -> NDArray[np.int64]:
-        count = count_arg(n, "n")
+        count = as_count(n, "n")
         ids = (self._next + np.arange(count, dtype=np.int64)) % self._k
         self._next = (self._next + count) % self._k
         return ids
 
     def observe(self, task_ids: ArrayLike, returns: ArrayLike, successes: ArrayLike) -> None:
-        ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
-        ret = one_dim(returns, "returns", NUMERIC, np.float64)
-        ok = one_dim(successes, "successes", "biu", np.int64)
+        ids = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
+        ret = as_vector(returns, "returns", NUMERIC_KINDS, np.float64)
+        ok = as_vector(successes, "successes", "biu", np.int64)
         check_shape(ret, ids.shape, "returns", symbols=("n",))
         check_shape(ok, ids.shape, "successes", symbols=("n",))
         check_binary(ok, "successes")
@@ -152,9 +151,11 @@ class FakeReplayBuffer(ReplaySettings, ReplayBuffer):
         next_obs: ArrayLike,
         terminated: ArrayLike,
     ) -> None:
-        ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
+        ids = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
         given = dict(zip(self._shapes, (obs, actions, rewards, next_obs, terminated), strict=True))
-        rows = {name: as_array(value, name, NUMERIC, np.float32) for name, value in given.items()}
+        rows = {
+            name: as_array(value, name, NUMERIC_KINDS, np.float32) for name, value in given.items()
+        }
         for name, shape in self._shapes.items():
             check_shape(rows[name], (ids.size, *shape), name, symbols=("n",))
         check_ids(ids, self._num_tasks, "task_ids")
@@ -170,9 +171,9 @@ class FakeReplayBuffer(ReplaySettings, ReplayBuffer):
             self._sizes[t] = min(self._capacity, int(self._sizes[t]) + 1)
 
     def sample(self, counts: ArrayLike, *, beta: float = 0.4) -> Batch:
-        c = as_array(counts, "counts", INTEGER, np.int64)
+        c = as_array(counts, "counts", INTEGER_KINDS, np.int64)
         check_shape(c, (self._num_tasks,), "counts", symbols=("K",))
-        unit_arg(beta, "beta")
+        as_unit(beta, "beta")
         if np.any(c < 0):
             raise InvalidInputError(f"counts must be >= 0, got {c.tolist()}")
         for t in range(self._num_tasks):
@@ -193,8 +194,8 @@ class FakeReplayBuffer(ReplaySettings, ReplayBuffer):
         )
 
     def update_priorities(self, indices: ArrayLike, priorities: ArrayLike) -> None:
-        idx = one_dim(indices, "indices", INTEGER, np.int64)
-        pri = as_array(priorities, "priorities", NUMERIC, np.float64)
+        idx = as_vector(indices, "indices", INTEGER_KINDS, np.int64)
+        pri = as_array(priorities, "priorities", NUMERIC_KINDS, np.float64)
         check_shape(pri, idx.shape, "priorities", symbols=("n",))
         for i, (index, p) in enumerate(zip(idx.tolist(), pri.tolist(), strict=True)):
             if not 0 <= index < self._num_tasks * self._capacity:
@@ -206,7 +207,7 @@ class FakeReplayBuffer(ReplaySettings, ReplayBuffer):
         np.maximum.at(self._max_priority, idx // self._capacity, pri)
 
     def size(self, task_id: int) -> int:
-        return int(self._sizes[task_arg(task_id, self._num_tasks)])
+        return int(self._sizes[as_task_id(task_id, self._num_tasks)])
 
     def sizes(self) -> NDArray[np.int64]:
         return self._sizes.copy()

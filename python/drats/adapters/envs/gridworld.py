@@ -18,18 +18,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.domain.checks import (
-    INTEGER,
+    INTEGER_KINDS,
     as_array,
+    as_flag,
+    as_reset_args,
     as_seed,
-    check_reset_args,
+    as_slot_count,
     check_shape,
-    check_state_arrays,
-    check_state_config,
-    flag,
-    slot_count,
 )
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 from drats.domain.ports import EnvPool, StateDict
+from drats.domain.state_tree import as_state_arrays, check_state_config
 from drats.domain.types import EpisodeStats, PoolStep
 
 SIZE = 5
@@ -72,9 +71,9 @@ class GridWorldEnvPool(EnvPool):
     discrete = True
 
     def __init__(self, num_slots: int, *, seed: int = 0, terminate_on_success: bool = True) -> None:
-        self._n = slot_count(num_slots)
+        self._n = as_slot_count(num_slots)
         as_seed(seed)  # checked, not used
-        if not flag(terminate_on_success, "terminate_on_success"):
+        if not as_flag(terminate_on_success, "terminate_on_success"):
             raise ConfigError(
                 "terminate_on_success must be True for gridworld4: reaching the goal always "
                 "ends its episode"
@@ -128,7 +127,7 @@ class GridWorldEnvPool(EnvPool):
 
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
         self._check_open()
-        where, ids = check_reset_args(slots, task_ids, self._n, self.num_tasks)
+        where, ids = as_reset_args(slots, task_ids, self._n, self.num_tasks)
         self._pos[where] = 0
         self._tasks[where] = ids
         self._steps[where] = 0
@@ -138,7 +137,7 @@ class GridWorldEnvPool(EnvPool):
 
     def step(self, actions: ArrayLike) -> PoolStep:
         self._check_open()
-        act = as_array(actions, "actions", INTEGER, np.int64)
+        act = as_array(actions, "actions", INTEGER_KINDS, np.int64)
         check_shape(act, (self._n,), "actions", symbols=("num_slots",))
         if np.any((act < 0) | (act >= len(_MOVES))):
             bad = int(act[(act < 0) | (act >= len(_MOVES))][0])
@@ -195,7 +194,7 @@ class GridWorldEnvPool(EnvPool):
         self._check_open()
         check_state_config(state, {"kind": "gridworld4", "num_slots": self._n})
         n = self._n
-        a = check_state_arrays(
+        a = as_state_arrays(
             state,
             {
                 "pos": ((n, 2), "iu"),

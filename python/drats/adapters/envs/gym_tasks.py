@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drats.adapters.envs.slot_pool import EnvFamily, SlotEnvPool
-from drats.domain.checks import flag, positive_int, slot_count
+from drats.domain.checks import as_flag, as_positive_int, as_slot_count
 from drats.domain.errors import ConfigError
 
 
@@ -125,13 +125,13 @@ class GymEnvPool(SlotEnvPool):
         terminate_on_success: bool = False,
         max_idle_envs: int | None = None,
     ) -> None:
-        n = slot_count(num_slots)  # before any env is built
+        n = as_slot_count(num_slots)  # before any env is built
         steps = (
             None
             if max_episode_steps is None
-            else positive_int(max_episode_steps, "max_episode_steps")
+            else as_positive_int(max_episode_steps, "max_episode_steps")
         )
-        stop = flag(terminate_on_success, "terminate_on_success")
+        stop = as_flag(terminate_on_success, "terminate_on_success")
         super().__init__(
             GymFamily(env_ids, steps),
             n,

@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from drats.adapters.envs.process_pool import ProcessEnvPool
 from drats.adapters.envs.slot_pool import EnvFamily, SlotEnvPool
-from drats.domain.checks import as_seed, flag, positive_int, slot_count
+from drats.domain.checks import as_flag, as_positive_int, as_seed, as_slot_count
 from drats.domain.errors import ConfigError
 from drats.domain.ports import EnvPool, StateDict
 from drats.domain.types import PoolStep
@@ -159,10 +159,10 @@ class MetaWorldEnvPool(EnvPool):
     ) -> None:
         if backend not in ("inprocess", "process"):
             raise ConfigError(f"backend must be 'inprocess' or 'process', got {backend!r}")
-        steps = positive_int(max_episode_steps, "max_episode_steps")
+        steps = as_positive_int(max_episode_steps, "max_episode_steps")
         pool_seed = as_seed(seed)
-        slots = None if num_slots is None else slot_count(num_slots)  # before the benchmark
-        terminate_on_success = flag(terminate_on_success, "terminate_on_success")
+        slots = None if num_slots is None else as_slot_count(num_slots)  # before the benchmark
+        terminate_on_success = as_flag(terminate_on_success, "terminate_on_success")
         family = MetaWorldFamily(suite, pool_seed, steps)
         n = len(family.task_names) if slots is None else slots
         self._backend = backend

@@ -38,20 +38,19 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.domain.checks import (
-    NUMERIC,
+    NUMERIC_KINDS,
     as_array,
+    as_flag,
+    as_reset_args,
     as_seed,
+    as_slot_count,
     check_finite,
-    check_reset_args,
     check_shape,
-    check_state_arrays,
-    check_state_config,
-    flag,
-    slot_count,
 )
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 from drats.domain.ports import EnvPool, StateDict
 from drats.domain.rng import CounterRng
+from drats.domain.state_tree import as_state_arrays, check_state_config
 from drats.domain.types import EpisodeStats, PoolStep
 
 HORIZON = 50
@@ -103,9 +102,9 @@ class PointMassEnvPool(EnvPool):
     discrete = False
 
     def __init__(self, num_slots: int, *, seed: int = 0, terminate_on_success: bool = True) -> None:
-        self._n = slot_count(num_slots)
+        self._n = as_slot_count(num_slots)
         base = as_seed(seed)
-        self._terminate = flag(terminate_on_success, "terminate_on_success")
+        self._terminate = as_flag(terminate_on_success, "terminate_on_success")
         self._closed = False
         n = self._n
         self._rngs = [CounterRng(base + i) for i in range(n)]
@@ -156,7 +155,7 @@ class PointMassEnvPool(EnvPool):
 
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
         self._check_open()
-        where, ids = check_reset_args(slots, task_ids, self._n, self.num_tasks)
+        where, ids = as_reset_args(slots, task_ids, self._n, self.num_tasks)
         for slot in where.tolist():
             self._pos[slot] = START_NOISE * (2.0 * self._rngs[slot].uniform(2) - 1.0)
         self._tasks[where] = ids
@@ -168,7 +167,7 @@ class PointMassEnvPool(EnvPool):
 
     def step(self, actions: ArrayLike) -> PoolStep:
         self._check_open()
-        act = as_array(actions, "actions", NUMERIC, np.float32)
+        act = as_array(actions, "actions", NUMERIC_KINDS, np.float32)
         check_shape(act, (self._n, ACTION_DIM), "actions", symbols=("num_slots",))
         check_finite(act, "actions")
         if not self._live.all():
@@ -235,7 +234,7 @@ class PointMassEnvPool(EnvPool):
         self._check_open()
         check_state_config(state, self._config())
         n = self._n
-        a = check_state_arrays(
+        a = as_state_arrays(
             state,
             {
                 "pos": ((n, 2), "f"),

@@ -52,19 +52,19 @@ from drats.adapters.envs.slot_pool import (
     pool_dims,
 )
 from drats.domain.checks import (
-    INTEGER,
+    INTEGER_KINDS,
+    as_finite_float,
+    as_flag,
+    as_positive_int,
+    as_reset_args,
     as_seed,
-    check_reset_args,
+    as_slot_count,
+    as_vector,
     check_shape,
-    check_state_config,
-    finite_float,
-    flag,
-    one_dim,
-    positive_int,
-    slot_count,
 )
 from drats.domain.errors import ConfigError, DratsError, InvalidInputError
 from drats.domain.ports import EnvPool, StateDict
+from drats.domain.state_tree import check_state_config
 from drats.domain.types import EpisodeStats, PoolStep
 
 
@@ -240,18 +240,18 @@ class ProcessEnvPool(EnvPool):
         start_method: str = "forkserver",
         timeout_s: float = 120.0,
     ) -> None:
-        n = slot_count(num_slots)
-        workers = positive_int(num_workers, "num_workers")
+        n = as_slot_count(num_slots)
+        workers = as_positive_int(num_workers, "num_workers")
         if workers > n:
             raise ConfigError(f"num_workers ({workers}) must be <= num_slots ({n})")
         if start_method not in ("forkserver", "spawn"):
             raise ConfigError(f"start_method must be 'forkserver' or 'spawn', got {start_method!r}")
-        self._timeout = finite_float(timeout_s, "timeout_s", minimum=1e-3)
+        self._timeout = as_finite_float(timeout_s, "timeout_s", minimum=1e-3)
         # The workers' SlotEnvPool checks these too; checked here so no worker starts for them.
         seed = as_seed(seed)
         if max_episode_steps is not None:
-            max_episode_steps = positive_int(max_episode_steps, "max_episode_steps")
-        terminate_on_success = flag(terminate_on_success, "terminate_on_success")
+            max_episode_steps = as_positive_int(max_episode_steps, "max_episode_steps")
+        terminate_on_success = as_flag(terminate_on_success, "terminate_on_success")
         self._n, self._names = n, tuple(family.task_names)
         self._obs_dim, self._action_dim, self._discrete = pool_dims(family)
         bounds = np.linspace(0, n, workers + 1).round().astype(int)
@@ -378,7 +378,7 @@ class ProcessEnvPool(EnvPool):
 
     def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
         """Start a new episode in every slot, slot i playing ``task_ids[i]``."""
-        t = one_dim(task_ids, "task_ids", INTEGER, np.int64)
+        t = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
         check_shape(t, (self._n,), "task_ids", ("n_slots",))
         return self.reset_slots(np.arange(self._n, dtype=np.int64), t)
 
@@ -386,7 +386,7 @@ class ProcessEnvPool(EnvPool):
         """Start new episodes in ``slots`` playing ``task_ids``: float32[M, obs_dim].
         WorkerError (the pool is then closed) if a worker fails."""
         self._check_open()
-        s, t = check_reset_args(slots, task_ids, self._n, len(self._names))
+        s, t = as_reset_args(slots, task_ids, self._n, len(self._names))
         out = np.zeros((len(s), self._obs_dim), np.float32)
         rows: dict[int, NDArray[np.intp]] = {}
         for w, (lo, hi) in enumerate(self._bounds):

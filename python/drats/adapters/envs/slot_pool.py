@@ -37,24 +37,22 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.domain.checks import (
-    INTEGER,
-    NUMERIC,
+    INTEGER_KINDS,
+    NUMERIC_KINDS,
     as_array,
+    as_flag,
+    as_positive_int,
+    as_reset_args,
     as_seed,
+    as_slot_count,
+    as_vector,
     check_finite,
-    check_reset_args,
     check_shape,
-    check_state_arrays,
-    check_state_config,
-    flag,
-    one_dim,
-    positive_int,
-    slot_count,
-    state_ints,
 )
 from drats.domain.errors import CheckpointError, ConfigError, DratsError, InvalidInputError
 from drats.domain.ports import EnvPool, StateDict
 from drats.domain.rng import CounterRng
+from drats.domain.state_tree import as_state_arrays, as_state_ints, check_state_config
 from drats.domain.types import EpisodeStats, PoolStep
 
 #: state-dict keys holding one row per slot; a multi-process pool concatenates them.
@@ -79,7 +77,7 @@ def check_actions(
         InvalidInputError: a wrong shape, NaN or inf, or a discrete action out of range.
     """
     if discrete:
-        arr = as_array(actions, "actions", INTEGER, np.int64)
+        arr = as_array(actions, "actions", INTEGER_KINDS, np.int64)
         check_shape(arr, (num_slots,), "actions", ("n_slots",))
         bad = (arr < 0) | (arr >= action_dim)
         if bad.any():
@@ -87,7 +85,7 @@ def check_actions(
             msg = f"actions[{i}] = {int(arr[i])} is outside [0, {action_dim})"
             raise InvalidInputError(msg)
         return arr
-    arr = as_array(actions, "actions", NUMERIC, np.float32)
+    arr = as_array(actions, "actions", NUMERIC_KINDS, np.float32)
     check_shape(arr, (num_slots, action_dim), "actions", ("n_slots",))
     check_finite(arr, "actions")
     clipped: NDArray[np.float32] = np.clip(arr, -1.0, 1.0)
@@ -110,12 +108,12 @@ def check_slot_state(
         "slot_episodes": ((n,), "iu"),
         "slot_steps": ((n,), "iu"),
     }
-    arrays = check_state_arrays(state, spec)
+    arrays = as_state_arrays(state, spec)
     return int(seed), {
         "slot_rng": arrays["slot_rng"].astype(np.uint64, copy=True),
-        "slot_task": state_ints(arrays["slot_task"], "slot_task", -1, num_tasks - 1),
-        "slot_episodes": state_ints(arrays["slot_episodes"], "slot_episodes", 0),
-        "slot_steps": state_ints(arrays["slot_steps"], "slot_steps", 0),
+        "slot_task": as_state_ints(arrays["slot_task"], "slot_task", -1, num_tasks - 1),
+        "slot_episodes": as_state_ints(arrays["slot_episodes"], "slot_episodes", 0),
+        "slot_steps": as_state_ints(arrays["slot_steps"], "slot_steps", 0),
     }
 
 
@@ -272,7 +270,7 @@ class SlotEnvPool(EnvPool):
         first_slot: int = 0,
         max_idle_envs: int | None = None,
     ) -> None:
-        n = slot_count(num_slots)
+        n = as_slot_count(num_slots)
         if max_idle_envs is not None and (
             isinstance(max_idle_envs, bool)
             or not isinstance(max_idle_envs, int)
@@ -285,9 +283,11 @@ class SlotEnvPool(EnvPool):
         self._n, self._k = n, len(family.task_names)
         self._seed = as_seed(seed)
         self._max_steps = (
-            0 if max_episode_steps is None else positive_int(max_episode_steps, "max_episode_steps")
+            0
+            if max_episode_steps is None
+            else as_positive_int(max_episode_steps, "max_episode_steps")
         )
-        self._terminate_on_success = flag(terminate_on_success, "terminate_on_success")
+        self._terminate_on_success = as_flag(terminate_on_success, "terminate_on_success")
         if isinstance(first_slot, bool) or not isinstance(first_slot, int) or first_slot < 0:
             raise ConfigError(f"first_slot must be an integer >= 0, got {first_slot!r}")
         self._first = first_slot
@@ -352,7 +352,7 @@ class SlotEnvPool(EnvPool):
     def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
         """Start a new episode in every slot, slot i playing ``task_ids[i]``; an episode in
         flight is dropped without statistics."""
-        t = one_dim(task_ids, "task_ids", INTEGER, np.int64)
+        t = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
         check_shape(t, (self._n,), "task_ids", ("n_slots",))
         return self.reset_slots(np.arange(self._n, dtype=np.int64), t)
 
@@ -366,7 +366,7 @@ class SlotEnvPool(EnvPool):
             EnvError: building or resetting an env raised; the pool is closed.
         """
         self._check_open()
-        s, t = check_reset_args(slots, task_ids, self._n, self._k)
+        s, t = as_reset_args(slots, task_ids, self._n, self._k)
         out = np.zeros((len(s), self.obs_dim), np.float32)
         for row, (slot, task) in enumerate(zip(s.tolist(), t.tolist(), strict=True)):
             try:

@@ -18,15 +18,10 @@ from numpy.typing import NDArray
 
 from drats.adapters.learners.ppo_config import PPOConfig
 from drats.adapters.learners.torch_nets import (
-    FieldSpec,
     MultiHeadMLP,
-    check_action_indices,
-    check_finite_tree,
     check_generator_state,
     check_module_state,
     check_optim_state,
-    check_seed,
-    checked_fields,
     config_of,
     pick_device,
     policy_dims,
@@ -36,9 +31,13 @@ from drats.adapters.learners.torch_nets import (
     to_torch_tree,
 )
 from drats.domain.checks import (
-    INTEGER,
-    NUMERIC,
+    INTEGER_KINDS,
+    NUMERIC_KINDS,
+    FieldSpec,
     as_array,
+    as_fields,
+    as_seed,
+    check_action_indices,
     check_binary,
     check_finite,
     check_ids,
@@ -46,12 +45,12 @@ from drats.domain.checks import (
 )
 from drats.domain.errors import CheckpointError, InvalidInputError
 from drats.domain.ports import Policy, StateDict
-from drats.domain.state_tree import flatten_tree, unflatten_tree
+from drats.domain.state_tree import check_finite_tree, flatten_tree, unflatten_tree
 from drats.domain.types import PolicyStep, Rollout
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 #: dtype kinds accepted for the float fields of acting inputs and rollouts (bool refused).
-REAL = "fiu"
+REAL_KINDS = "fiu"
 
 
 def gae(
@@ -113,7 +112,7 @@ class TorchPPOPolicy(Policy):
         dims = policy_dims(obs_dim, action_dim, num_tasks, discrete)
         self.obs_dim, self.action_dim, self.num_tasks, self.discrete = dims
         self.config = cfg = config_of(config, PPOConfig)
-        seed = check_seed(seed)
+        seed = as_seed(seed)
         self.device = pick_device(device)
         torch.manual_seed(seed)  # only the initial weights; acting uses self._gen
         out = self.action_dim if self.discrete else 2 * self.action_dim
@@ -134,8 +133,8 @@ class TorchPPOPolicy(Policy):
     # ------------------------------------------------------------------------ acting
 
     def _inputs(self, obs: Any, task_ids: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        x = as_array(obs, "obs", REAL, np.float32)
-        ids = as_array(task_ids, "task_ids", INTEGER, np.int64)
+        x = as_array(obs, "obs", REAL_KINDS, np.float32)
+        ids = as_array(task_ids, "task_ids", INTEGER_KINDS, np.int64)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             raise InvalidInputError(f"obs must have shape (n, {self.obs_dim}), got {x.shape}")
         check_shape(ids, (x.shape[0],), "task_ids", symbols=("n",))
@@ -202,28 +201,28 @@ class TorchPPOPolicy(Policy):
     def _rollout_arrays(self, data: Rollout) -> dict[str, NDArray[Any]]:
         """The rollout's fields checked (dtype, shape ``(T, N, ...)``, finite, task ids in
         ``[0, K)``, discrete actions in ``[0, A)``, dones 0/1) and made contiguous."""
-        ids = as_array(data.task_ids, "rollout.task_ids", INTEGER, np.int64)
+        ids = as_array(data.task_ids, "rollout.task_ids", INTEGER_KINDS, np.int64)
         if ids.ndim != 2:
             raise InvalidInputError(f"rollout.task_ids must have shape (T, N), got {ids.shape}")
         t, n = ids.shape
         tn, tn_names = (t, n), ("T", "N")
         act: FieldSpec = (
-            (tn, tn_names, INTEGER, np.int64)
+            (tn, tn_names, INTEGER_KINDS, np.int64)
             if self.discrete
-            else ((t, n, self.action_dim), tn_names, REAL, np.float32)
+            else ((t, n, self.action_dim), tn_names, REAL_KINDS, np.float32)
         )
         spec: dict[str, FieldSpec] = {
-            "task_ids": (tn, tn_names, INTEGER, np.int64),
-            "obs": ((t, n, self.obs_dim), tn_names, REAL, np.float32),
+            "task_ids": (tn, tn_names, INTEGER_KINDS, np.int64),
+            "obs": ((t, n, self.obs_dim), tn_names, REAL_KINDS, np.float32),
             "actions": act,
-            "log_probs": (tn, tn_names, REAL, np.float32),
-            "values": (tn, tn_names, REAL, np.float32),
-            "rewards": (tn, tn_names, REAL, np.float32),
-            "dones": (tn, tn_names, NUMERIC, np.float32),
-            "bootstrap": (tn, tn_names, REAL, np.float32),
-            "last_values": ((n,), ("N",), REAL, np.float32),
+            "log_probs": (tn, tn_names, REAL_KINDS, np.float32),
+            "values": (tn, tn_names, REAL_KINDS, np.float32),
+            "rewards": (tn, tn_names, REAL_KINDS, np.float32),
+            "dones": (tn, tn_names, NUMERIC_KINDS, np.float32),
+            "bootstrap": (tn, tn_names, REAL_KINDS, np.float32),
+            "last_values": ((n,), ("N",), REAL_KINDS, np.float32),
         }
-        out = checked_fields(data, spec, "rollout")
+        out = as_fields(data, spec, "rollout")
         if t * n < 1:
             raise InvalidInputError(f"a PPO rollout needs at least one step, got shape {(t, n)}")
         check_ids(out["task_ids"], self.num_tasks, "rollout.task_ids")

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from drats.domain.checks import flag, positive_int
+from drats.domain.checks import as_flag, as_positive_int, as_real
 from drats.domain.errors import ConfigError
-from drats.domain.validation import real_scalar
 
 
 def _label(config: Any) -> str:
@@ -33,7 +32,7 @@ def check_real(
     if optional and value is None:
         return
     label = f"{_label(config)} {name}"
-    number = real_scalar(value, label)
+    number = as_real(value, label)
     above = number > low if open_low else number >= low
     if not (math.isfinite(number) and above and number <= high):
         interval = f"{'(' if open_low else '['}{low}, {high}]".replace("inf]", "inf)")
@@ -43,13 +42,13 @@ def check_real(
 
 def check_count(config: Any, name: str) -> None:
     """ConfigError naming ``name`` unless the setting is an integer >= 1 (not a bool)."""
-    positive_int(getattr(config, name), f"{_label(config)} {name}")
+    as_positive_int(getattr(config, name), f"{_label(config)} {name}")
 
 
 def check_flags(config: Any, *names: str) -> None:
     """ConfigError naming the setting unless each of ``names`` is True or False."""
     for name in names:
-        object.__setattr__(config, name, flag(getattr(config, name), f"{_label(config)} {name}"))
+        object.__setattr__(config, name, as_flag(getattr(config, name), f"{_label(config)} {name}"))
 
 
 def checked_hidden(config: Any) -> tuple[int, ...]:

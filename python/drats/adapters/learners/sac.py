@@ -26,16 +26,11 @@ from torch import nn
 
 from drats.adapters.learners.sac_config import SACConfig
 from drats.adapters.learners.torch_nets import (
-    FieldSpec,
     MultiHeadMLP,
-    check_action_indices,
     check_finite_as,
-    check_finite_tree,
     check_generator_state,
     check_module_state,
     check_optim_state,
-    check_seed,
-    checked_fields,
     config_of,
     pick_device,
     policy_dims,
@@ -45,9 +40,13 @@ from drats.adapters.learners.torch_nets import (
     to_torch_tree,
 )
 from drats.domain.checks import (
-    INTEGER,
-    NUMERIC,
+    INTEGER_KINDS,
+    NUMERIC_KINDS,
+    FieldSpec,
     as_array,
+    as_fields,
+    as_seed,
+    check_action_indices,
     check_binary,
     check_finite,
     check_ids,
@@ -55,7 +54,7 @@ from drats.domain.checks import (
 )
 from drats.domain.errors import CheckpointError, InvalidInputError
 from drats.domain.ports import Policy, StateDict
-from drats.domain.state_tree import flatten_tree, unflatten_tree
+from drats.domain.state_tree import check_finite_tree, flatten_tree, unflatten_tree
 from drats.domain.types import Batch, PolicyStep
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -196,7 +195,7 @@ class TorchSACPolicy(Policy):
         dims = policy_dims(obs_dim, action_dim, num_tasks, discrete)
         self.obs_dim, self.action_dim, self.num_tasks, self.discrete = dims
         self.config = cfg = config_of(config, SACConfig)
-        seed = check_seed(seed)
+        seed = as_seed(seed)
         self.device = dev = pick_device(device)
         te = cfg.target_entropy
         if te is None:
@@ -247,8 +246,8 @@ class TorchSACPolicy(Policy):
     # ------------------------------------------------------------------------ acting
 
     def _obs_ids(self, obs: Any, task_ids: Any) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        x = as_array(obs, "obs", NUMERIC, np.float32)
-        ids = as_array(task_ids, "task_ids", INTEGER, np.int64)
+        x = as_array(obs, "obs", NUMERIC_KINDS, np.float32)
+        ids = as_array(task_ids, "task_ids", INTEGER_KINDS, np.int64)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             raise InvalidInputError(f"obs must have shape (n, {self.obs_dim}), got {x.shape}")
         check_shape(ids, (x.shape[0],), "task_ids", symbols=("n",))
@@ -291,15 +290,15 @@ class TorchSACPolicy(Policy):
         n = len(data.task_ids) if hasattr(data.task_ids, "__len__") else -1
         o, b = self.obs_dim, ("B",)
         spec: dict[str, FieldSpec] = {
-            "obs": ((n, o), b, NUMERIC, np.float32),
-            "actions": ((n, self.action_width), b, NUMERIC, np.float32),
-            "rewards": ((n,), b, NUMERIC, np.float32),
-            "next_obs": ((n, o), b, NUMERIC, np.float32),
-            "terminated": ((n,), b, NUMERIC, np.float32),
-            "weights": ((n,), b, NUMERIC, np.float32),
-            "task_ids": ((n,), b, INTEGER, np.int64),
+            "obs": ((n, o), b, NUMERIC_KINDS, np.float32),
+            "actions": ((n, self.action_width), b, NUMERIC_KINDS, np.float32),
+            "rewards": ((n,), b, NUMERIC_KINDS, np.float32),
+            "next_obs": ((n, o), b, NUMERIC_KINDS, np.float32),
+            "terminated": ((n,), b, NUMERIC_KINDS, np.float32),
+            "weights": ((n,), b, NUMERIC_KINDS, np.float32),
+            "task_ids": ((n,), b, INTEGER_KINDS, np.int64),
         }
-        out = checked_fields(data, spec, "batch")
+        out = as_fields(data, spec, "batch")
         if n < 1:
             raise InvalidInputError("a SAC batch needs at least one row")
         check_ids(out["task_ids"], self.num_tasks, "batch.task_ids")

@@ -5,7 +5,6 @@ learner inputs and of state trees that both policies make."""
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -15,15 +14,12 @@ from numpy.typing import NDArray
 from torch import nn
 
 from drats.domain.checks import (
-    as_array,
-    check_finite,
-    check_shape,
-    flag,
-    positive_int,
-    task_count,
+    as_flag,
+    as_positive_int,
+    as_task_count,
 )
-from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
-from drats.domain.state_tree import unflatten_tree
+from drats.domain.errors import CheckpointError, ConfigError
+from drats.domain.state_tree import check_finite_tree, unflatten_tree
 
 ConfigT = TypeVar("ConfigT")
 
@@ -51,10 +47,10 @@ def policy_dims(
 ) -> tuple[int, int, int, bool]:
     """A policy's ``(obs_dim, action_dim, num_tasks, discrete)``, checked (ConfigError)."""
     return (
-        positive_int(obs_dim, "obs_dim"),
-        positive_int(action_dim, "action_dim"),
-        task_count(num_tasks),
-        flag(discrete, "discrete"),
+        as_positive_int(obs_dim, "obs_dim"),
+        as_positive_int(action_dim, "action_dim"),
+        as_task_count(num_tasks),
+        as_flag(discrete, "discrete"),
     )
 
 
@@ -92,15 +88,6 @@ def restore_or_roll_back(
     except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
         restore(backup)
         raise CheckpointError(f"the checkpoint's policy does not load: {err}") from None
-
-
-def check_seed(seed: object) -> int:
-    """``seed`` as an int torch accepts (ConfigError naming ``seed`` otherwise)."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ConfigError(f"seed must be an integer, got {seed!r}")
-    if not -(1 << 63) <= int(seed) < (1 << 64):
-        raise ConfigError(f"seed must lie in [-2**63, 2**64), got {seed!r}")
-    return int(seed)
 
 
 class MultiHeadMLP(nn.Module):
@@ -177,55 +164,7 @@ def set_threads(threads: int) -> None:
 
 # ------------------------------------------------------------------------ learner inputs
 
-#: One field of a learner input: (shape, dimension names, dtype kinds, dtype).
-FieldSpec = tuple[tuple[int, ...], tuple[str, ...], str, type[np.generic]]
-
-
-def checked_fields(
-    data: Any, spec: Mapping[str, FieldSpec], prefix: str
-) -> dict[str, NDArray[Any]]:
-    """The fields ``spec`` names of ``data`` (a Batch or a Rollout), each converted to its
-    dtype after a dtype-kind check (InvalidDtypeError), shape-checked and, for floats,
-    checked finite (InvalidInputError); messages name ``prefix.field``."""
-    out: dict[str, NDArray[Any]] = {}
-    for name, (shape, symbols, kinds, dtype) in spec.items():
-        label = f"{prefix}.{name}"
-        arr = as_array(getattr(data, name), label, kinds, dtype)
-        check_shape(arr, shape, label, symbols=symbols)
-        if arr.dtype.kind == "f":
-            check_finite(arr, label)
-        out[name] = np.ascontiguousarray(arr)
-    return out
-
-
-def check_action_indices(actions: NDArray[Any], num_actions: int, name: str) -> None:
-    """InvalidInputError unless every entry is a whole number in ``[0, num_actions)``."""
-    bad = (actions < 0) | (actions >= num_actions)
-    if actions.dtype.kind == "f":
-        bad |= actions != np.round(actions)
-    if bad.any():
-        got = actions[bad].ravel()[0]
-        raise InvalidInputError(f"{name} must be action indices in [0, {num_actions}), got {got}")
-
-
 # ------------------------------------------------------------------------ state trees
-
-
-def check_finite_tree(node: Any, path: str = "") -> None:
-    """CheckpointError naming the entry (its dotted path below ``path``) unless every float
-    in the state tree ``node`` is finite."""
-    if isinstance(node, np.ndarray):
-        if node.dtype.kind in "fc" and not np.all(np.isfinite(node)):
-            raise CheckpointError(f"state entry {path!r} must be finite (it holds NaN or inf)")
-    elif isinstance(node, float):
-        if not math.isfinite(node):
-            raise CheckpointError(f"state entry {path!r} must be finite, got {node}")
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            check_finite_tree(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(node, list | tuple):
-        for i, value in enumerate(node):
-            check_finite_tree(value, f"{path}.{i}" if path else str(i))
 
 
 def check_finite_as(arr: NDArray[Any], dtype: torch.dtype, path: str) -> None:

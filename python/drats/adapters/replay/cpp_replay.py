@@ -9,13 +9,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats import _core
-from drats.adapters.replay.settings import ReplaySettings
-from drats.domain.checks import (
-    as_seed,
-    check_replay_state,
-    task_arg,
-    unit_arg,
-)
+from drats.adapters.replay.settings import ReplaySettings, check_replay_state
+from drats.domain.checks import as_seed, as_task_id, as_unit
 from drats.domain.errors import CheckpointError
 from drats.domain.ports import ReplayBuffer, StateDict
 from drats.domain.types import Batch
@@ -72,13 +67,13 @@ class CppPerTaskReplay(ReplaySettings, ReplayBuffer):
         self._core.add(task_ids, obs, actions, rewards, next_obs, terminated)
 
     def sample(self, counts: ArrayLike, *, beta: float = 0.4) -> Batch:
-        return Batch(*self._core.sample(counts, unit_arg(beta, "beta")))
+        return Batch(*self._core.sample(counts, as_unit(beta, "beta")))
 
     def update_priorities(self, indices: ArrayLike, priorities: ArrayLike) -> None:
         self._core.update_priorities(indices, priorities)
 
     def size(self, task_id: int) -> int:
-        return int(self._core.size(task_arg(task_id, self._num_tasks)))
+        return int(self._core.size(as_task_id(task_id, self._num_tasks)))
 
     def sizes(self) -> NDArray[np.int64]:
         return self._core.sizes()

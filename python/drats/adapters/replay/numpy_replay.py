@@ -12,26 +12,25 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters.replay.settings import ReplaySettings
+from drats.adapters.replay.settings import ReplaySettings, check_replay_state
 from drats.domain.checks import (
-    INTEGER,
-    NUMERIC,
+    INTEGER_KINDS,
+    NUMERIC_KINDS,
     as_array,
     as_seed,
+    as_task_id,
+    as_unit,
+    as_vector,
     check_binary,
     check_finite,
     check_ids,
-    check_replay_state,
     check_shape,
-    one_dim,
-    task_arg,
-    unit_arg,
 )
 from drats.domain.errors import EmptyTaskError, InvalidInputError, UnknownTaskError
+from drats.domain.limits import MAX_DRAWS
 from drats.domain.ports import ReplayBuffer, StateDict
 from drats.domain.rng import CounterRng
 from drats.domain.types import Batch
-from drats.domain.validation import MAX_DRAWS
 
 _TINY = np.finfo(np.float64).tiny  # DBL_MIN: the smallest leaf, so no filled slot has mass 0
 _FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
@@ -79,7 +78,7 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
     # ---------------------------------------------------------------------------------- sizes
 
     def size(self, task_id: int) -> int:
-        return int(self._sizes[task_arg(task_id, self._num_tasks)])
+        return int(self._sizes[as_task_id(task_id, self._num_tasks)])
 
     def sizes(self) -> NDArray[np.int64]:
         return self._sizes.copy()
@@ -102,7 +101,7 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
         next_obs: ArrayLike,
         terminated: ArrayLike,
     ) -> None:
-        ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
+        ids = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
         n = ids.shape[0]
         values = dict(zip(_FIELDS, (obs, actions, rewards, next_obs, terminated), strict=True))
         shapes = {
@@ -113,7 +112,7 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
             "terminated": (),
         }
         # The order of the C++ binding: every dtype, then every shape, then the values.
-        arrays = {name: as_array(values[name], name, NUMERIC, np.float32) for name in _FIELDS}
+        arrays = {name: as_array(values[name], name, NUMERIC_KINDS, np.float32) for name in _FIELDS}
         for name in _FIELDS:
             check_shape(arrays[name], (n, *shapes[name]), name, symbols=("n",))
         check_ids(ids, self._num_tasks, "task_ids")
@@ -142,9 +141,9 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
 
     def _check_counts(self, counts: ArrayLike, beta: float) -> NDArray[np.int64]:
         # The order of the C++ twin: counts' dtype and shape, beta, then the counts themselves.
-        c = as_array(counts, "counts", INTEGER, np.int64)
+        c = as_array(counts, "counts", INTEGER_KINDS, np.int64)
         check_shape(c, (self._num_tasks,), "counts", symbols=("K",))
-        unit_arg(beta, "beta")
+        as_unit(beta, "beta")
         if np.any(c < 0):
             t = int(np.flatnonzero(c < 0)[0])
             raise InvalidInputError(f"counts must be >= 0, got {int(c[t])} for task {t}")
@@ -198,8 +197,8 @@ class NumpyPerTaskReplay(ReplaySettings, ReplayBuffer):
     # ----------------------------------------------------------------------------- priorities
 
     def update_priorities(self, indices: ArrayLike, priorities: ArrayLike) -> None:
-        idx = one_dim(indices, "indices", INTEGER, np.int64)
-        pri = as_array(priorities, "priorities", NUMERIC, np.float64)
+        idx = as_vector(indices, "indices", INTEGER_KINDS, np.int64)
+        pri = as_array(priorities, "priorities", NUMERIC_KINDS, np.float64)
         check_shape(pri, idx.shape, "priorities", symbols=("n",))
         # Checked index by index in order, as the C++ twin does: range, empty slot, value.
         limit = self._num_tasks * self._capacity

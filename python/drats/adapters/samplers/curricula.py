@@ -22,14 +22,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from drats.adapters.samplers.numpy_drats import NumpyDratsSampler
 from drats.domain.checks import (
-    check_state_arrays,
-    finite_float,
-    per_task,
-    positive_int,
-    task_count,
+    as_finite_float,
+    as_floor,
+    as_fraction,
+    as_per_task,
+    as_positive_int,
+    as_task_count,
+    default_floor,
 )
 from drats.domain.drats_math import (
-    SIMPLEX_TOL,
     build_alias,
     hedge_step,
     mirror_ascent_step,
@@ -38,6 +39,7 @@ from drats.domain.drats_math import (
 )
 from drats.domain.errors import CheckpointError, ConfigError
 from drats.domain.ports import TaskSampler
+from drats.domain.state_tree import as_state_arrays
 
 #: Added to ``max(s)`` when Learning Progress normalises its scores (as the paper notes give it).
 LP_NORMALISER_OFFSET = 0.01
@@ -46,27 +48,6 @@ LP_NORMALISER_OFFSET = 0.01
 def window_means(sums: NDArray[np.float64], counts: NDArray[np.int64]) -> NDArray[np.float64]:
     """Mean return per task over the window; 0 where the task had no finished episode."""
     return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-
-
-def check_unit(value: object, name: str, *, upper_open: bool = False) -> float:
-    """``value`` as a float in [0, 1] (or [0, 1) with ``upper_open``); ConfigError otherwise."""
-    out = finite_float(value, name)
-    if out < 0.0 or out > 1.0 or (upper_open and out == 1.0):
-        interval = "[0, 1)" if upper_open else "[0, 1]"
-        raise ConfigError(f"{name} must be in {interval}, got {value!r}")
-    return out
-
-
-def check_prob_floor(value: object, num_tasks: int, name: str) -> float:
-    """A probability floor: None means 1/(4K); otherwise needs ``0 <= value <= 1/K``."""
-    if value is None:
-        return 1.0 / (4 * num_tasks)
-    out = finite_float(value, name)
-    if out < 0 or out * num_tasks > 1.0 + SIMPLEX_TOL:
-        raise ConfigError(
-            f"{name} must satisfy 0 <= {name} <= 1/K = {1 / num_tasks:.6g}, got {out}"
-        )
-    return out
 
 
 class WindowedSampler(NumpyDratsSampler):
@@ -143,10 +124,10 @@ class HedgeSampler(WindowedSampler, TaskSampler):
         success_threshold: float = 0.5,
         seed: int = 0,
     ) -> None:
-        k = task_count(num_tasks)
-        lr_value = finite_float(lr, "lr", minimum=0.0)
-        smoothing_value = check_unit(smoothing, "smoothing")
-        floor = check_prob_floor(min_prob, k, "min_prob")
+        k = as_task_count(num_tasks)
+        lr_value = as_finite_float(lr, "lr", minimum=0.0)
+        smoothing_value = as_fraction(smoothing, "smoothing")
+        floor = default_floor(k) if min_prob is None else as_floor(min_prob, k, "min_prob")
         super().__init__(
             k,
             eta=1.0,
@@ -235,7 +216,7 @@ class LearningProgressSampler(WindowedSampler, TaskSampler):
         solved_threshold: float = 0.9,
         seed: int = 0,
     ) -> None:
-        threshold = check_unit(solved_threshold, "solved_threshold", upper_open=True)
+        threshold = as_fraction(solved_threshold, "solved_threshold", upper_open=True)
         super().__init__(
             num_tasks,
             eta=eta,
@@ -281,7 +262,7 @@ class LearningProgressSampler(WindowedSampler, TaskSampler):
         return self._close_window()
 
     def _check_extra(self, state: Mapping[str, Any]) -> dict[str, NDArray[Any]]:
-        prev = check_state_arrays(state, {"prev_means": ((self.num_tasks,), "f")})["prev_means"]
+        prev = as_state_arrays(state, {"prev_means": ((self.num_tasks,), "f")})["prev_means"]
         if not np.all(np.isfinite(prev)):
             raise CheckpointError("state dict 'prev_means' must be finite")
         return {"prev_means": prev.astype(np.float64, copy=True)}
@@ -368,17 +349,17 @@ class SmtSampler(WindowedSampler, TaskSampler):
         eps: float | None = None,
         seed: int = 0,
     ) -> None:
-        k = task_count(num_tasks)
-        base = per_task(thresholds, k, "thresholds")
+        k = as_task_count(num_tasks)
+        base = as_per_task(thresholds, k, "thresholds")
         if not np.all(np.isfinite(base) & (base > 0)):
             raise ConfigError(f"thresholds must be finite and > 0, got {base}")
         size = max(1, round(0.3 * k)) if active_size is None else active_size
-        size = positive_int(size, "active_size")
+        size = as_positive_int(size, "active_size")
         if size > k:
             raise ConfigError(f"active_size must be <= num_tasks = {k}, got {size}")
-        budget = positive_int(budget_episodes, "budget_episodes")
-        floor_return = finite_float(unsolvable_return, "unsolvable_return")
-        floor = check_prob_floor(eps, k, "eps")
+        budget = as_positive_int(budget_episodes, "budget_episodes")
+        floor_return = as_finite_float(unsolvable_return, "unsolvable_return")
+        floor = default_floor(k) if eps is None else as_floor(eps, k)
         super().__init__(
             k,
             eta=1.0,
@@ -458,7 +439,7 @@ class SmtSampler(WindowedSampler, TaskSampler):
     def _check_extra(self, state: Mapping[str, Any]) -> dict[str, NDArray[Any]]:
         k, c = self.num_tasks, self._config
         spec = {"pools": ((k,), "iu"), "budget_used": ((k,), "iu"), "recent_means": ((k,), "f")}
-        a = check_state_arrays(state, spec)
+        a = as_state_arrays(state, spec)
         pools, used = a["pools"].astype(np.int64), a["budget_used"].astype(np.int64)
         recent = a["recent_means"].astype(np.float64)
         active = pools == ACTIVE

@@ -9,16 +9,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats import _core
-from drats.domain.checks import (
-    as_seed,
-    check_state_arrays,
-    check_state_config,
-    count_arg,
-    gap_sampler_config,
-    sampler_state_spec,
-)
+from drats.adapters.samplers.gap_settings import gap_sampler_config, sampler_state_spec
+from drats.domain.checks import as_count, as_seed
 from drats.domain.errors import CheckpointError
 from drats.domain.ports import StateDict, TaskSampler
+from drats.domain.state_tree import as_state_arrays, check_state_config
 
 
 class DratsSampler(TaskSampler):
@@ -96,7 +91,7 @@ class DratsSampler(TaskSampler):
         return self._core.targets
 
     def sample(self, n: int) -> NDArray[np.int64]:
-        return self._core.sample(count_arg(n, "n"))
+        return self._core.sample(as_count(n, "n"))
 
     def observe(self, task_ids: ArrayLike, returns: ArrayLike, successes: ArrayLike) -> None:
         self._core.observe(task_ids, returns, successes)
@@ -113,7 +108,7 @@ class DratsSampler(TaskSampler):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         check_state_config(state, {**self._config, "base_targets": self._base_targets})
         spec = sampler_state_spec(self.num_tasks, int(self._config["success_window"]))
-        arrays = check_state_arrays(state, spec)
+        arrays = as_state_arrays(state, spec)
         try:
             self._core.set_state(arrays)
         except (ValueError, TypeError) as err:

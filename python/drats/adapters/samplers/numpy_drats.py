@@ -10,18 +10,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from drats.adapters.samplers.gap_settings import gap_sampler_config, sampler_state_spec
 from drats.domain.checks import (
-    INTEGER,
-    NUMERIC,
+    INTEGER_KINDS,
+    NUMERIC_KINDS,
+    as_count,
     as_seed,
+    as_vector,
     check_binary,
     check_shape,
-    check_state_arrays,
-    check_state_config,
-    count_arg,
-    gap_sampler_config,
-    one_dim,
-    sampler_state_spec,
 )
 from drats.domain.drats_math import (
     alias_draw,
@@ -32,6 +29,7 @@ from drats.domain.drats_math import (
 from drats.domain.errors import CheckpointError, InvalidInputError, UnknownTaskError
 from drats.domain.ports import StateDict, TaskSampler
 from drats.domain.rng import CounterRng
+from drats.domain.state_tree import as_state_arrays, check_state_config
 
 _FLOATS = ("probs", "gaps", "targets", "window_sums", "best_returns")
 _INTS = ("window_counts", "episodes", "history_len", "history_pos")
@@ -118,13 +116,13 @@ class NumpyDratsSampler(TaskSampler):
 
     def sample(self, n: int) -> NDArray[np.int64]:
         """``n`` task ids (an int >= 0, not a bool) drawn through the alias table of ``probs``."""
-        count = count_arg(n, "n")
+        count = as_count(n, "n")
         return alias_draw(*self._alias, self._rng.uniform(count))
 
     def observe(self, task_ids: ArrayLike, returns: ArrayLike, successes: ArrayLike) -> None:
-        ids = one_dim(task_ids, "task_ids", INTEGER, np.int64)
-        ret = one_dim(returns, "returns", NUMERIC, np.float64)
-        ok = one_dim(successes, "successes", "biu", np.int64)  # the C++ twin's kinds
+        ids = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
+        ret = as_vector(returns, "returns", NUMERIC_KINDS, np.float64)
+        ok = as_vector(successes, "successes", "biu", np.int64)  # the C++ twin's kinds
         check_shape(ret, ids.shape, "returns", symbols=("n",))
         check_shape(ok, ids.shape, "successes", symbols=("n",))
         check_binary(ok, "successes")
@@ -198,7 +196,7 @@ class NumpyDratsSampler(TaskSampler):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         check_state_config(state, {**self._config, "base_targets": self._base_targets})
         k, w = self.num_tasks, int(self._config["success_window"])
-        a = check_state_arrays(state, sampler_state_spec(k, w))
+        a = as_state_arrays(state, sampler_state_spec(k, w))
         probs = a["probs"]
         if not (np.all(np.isfinite(probs) & (probs >= 0)) and abs(probs.sum() - 1.0) <= 1e-6):
             raise CheckpointError("state dict 'probs' must be a probability vector")

@@ -1,0 +1,79 @@
+"""The settings and state-dict layout of the gap samplers (DRATS in C++ and its numpy
+oracle, and the window statistics the numpy baselines share)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from drats.domain.checks import (
+    as_finite_float,
+    as_flag,
+    as_floor,
+    as_per_task,
+    as_positive_int,
+    as_step,
+    as_task_count,
+    default_floor,
+)
+from drats.domain.errors import ConfigError
+from drats.domain.limits import MAX_HISTORY
+
+
+def gap_sampler_config(
+    kind: str,
+    num_tasks: object,
+    *,
+    eta: object,
+    step_size: object,
+    eps: object,
+    target: float | Sequence[float],
+    adaptive_target: object,
+    success_window: object,
+    success_threshold: object,
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """Validated settings of a gap sampler (ConfigError naming the bad one): the config
+    entries of its state dict, and its per-task base targets. ``eps=None`` means 1/(4K)."""
+    k = as_task_count(num_tasks)
+    eta_value = as_finite_float(eta, "eta")
+    step_value = as_finite_float(step_size, "step_size")
+    as_step(eta_value, step_value)
+    eps_value = default_floor(k) if eps is None else as_floor(as_finite_float(eps, "eps"), k)
+    window = as_positive_int(success_window, "success_window")
+    if window > MAX_HISTORY // k:  # one flag per task and window slot is kept
+        raise ConfigError(
+            f"num_tasks * success_window must be at most {MAX_HISTORY}, got {k} * {window}"
+        )
+    threshold = as_finite_float(success_threshold, "success_threshold")
+    if not 0.0 <= threshold < 1.0:
+        raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
+    base = as_per_task(target, k, "target")
+    if not np.all(np.isfinite(base) & (base > 0)):
+        raise ConfigError(f"target must be finite and > 0, got {base}")
+    config = {
+        "kind": kind,
+        "num_tasks": k,
+        "eta": eta_value,
+        "step_size": step_value,
+        "eps": eps_value,
+        "adaptive_target": as_flag(adaptive_target, "adaptive_target"),
+        "success_window": window,
+        "success_threshold": threshold,
+    }
+    return config, base
+
+
+def sampler_state_spec(num_tasks: int, window: int) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Array entries of a gap-sampler state dict: key -> (shape, dtype kinds)."""
+    k = num_tasks
+    spec: dict[str, tuple[tuple[int, ...], str]] = {
+        key: ((k,), "f") for key in ("probs", "gaps", "targets", "window_sums", "best_returns")
+    }
+    spec.update(
+        {key: ((k,), "iu") for key in ("window_counts", "episodes", "history_len", "history_pos")}
+    )
+    spec.update({"history": ((k, window), "b"), "solved": ((k,), "b"), "rng": ((2,), "u")})
+    return spec

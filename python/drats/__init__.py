@@ -54,11 +54,17 @@ _EXPORTS: dict[str, str] = {
     "PPOConfig": "drats.adapters.learners.ppo_config",
     "Rollout": "drats.domain.types",
     "TrainConfig": "drats.application.config",
-    "Trainer": "drats.application.trainer",
+    "Trainer": "drats.application.onpolicy",
+    "OnPolicyTrainer": "drats.application.onpolicy",
+    "BaseTrainer": "drats.application.base",
+    "MetricsSink": "drats.domain.ports",
+    "TorchSACPolicy": "drats.adapters.learners.sac",
+    "SACConfig": "drats.adapters.learners.sac_config",
     "evaluate": "drats.application.evaluation",
 }
 
 __all__ = [
+    "BaseTrainer",
     "Batch",
     "CheckpointError",
     "ConfigError",
@@ -75,10 +81,12 @@ __all__ = [
     "InvalidInputError",
     "LearningProgressSampler",
     "MetaWorldEnvPool",
+    "MetricsSink",
     "NumpyDratsSampler",
     "NumpyPerTaskReplay",
     "NumpyUniformSampler",
     "OffPolicyTrainer",
+    "OnPolicyTrainer",
     "PPOConfig",
     "PointMassEnvPool",
     "Policy",
@@ -87,9 +95,11 @@ __all__ = [
     "ProcessEnvPool",
     "ReplayBuffer",
     "Rollout",
+    "SACConfig",
     "SmtSampler",
     "TaskSampler",
     "TorchPPOPolicy",
+    "TorchSACPolicy",
     "TrainConfig",
     "Trainer",
     "UniformSampler",
@@ -102,11 +112,15 @@ __all__ = [
 ]
 
 
+#: public names that are another name of a class (kept so older code keeps working)
+_ALIASES = {"Trainer": "OnPolicyTrainer"}
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'drats' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 
@@ -123,6 +137,8 @@ if TYPE_CHECKING:
     from drats.adapters.envs.process_pool import ProcessEnvPool
     from drats.adapters.learners.ppo import TorchPPOPolicy
     from drats.adapters.learners.ppo_config import PPOConfig
+    from drats.adapters.learners.sac import TorchSACPolicy
+    from drats.adapters.learners.sac_config import SACConfig
     from drats.adapters.replay.cpp_replay import CppPerTaskReplay
     from drats.adapters.replay.numpy_replay import NumpyPerTaskReplay
     from drats.adapters.samplers.curricula import (
@@ -132,10 +148,12 @@ if TYPE_CHECKING:
     )
     from drats.adapters.samplers.drats import DratsSampler, UniformSampler
     from drats.adapters.samplers.numpy_drats import NumpyDratsSampler, NumpyUniformSampler
+    from drats.application.base import BaseTrainer
     from drats.application.config import TrainConfig
     from drats.application.evaluation import evaluate
     from drats.application.offpolicy import OffPolicyTrainer
-    from drats.application.trainer import Trainer
+    from drats.application.onpolicy import OnPolicyTrainer
+    from drats.application.onpolicy import OnPolicyTrainer as Trainer
     from drats.domain.allocation import allocate_batch
     from drats.domain.drats_math import hedge_step, mirror_ascent_step, project_floor
     from drats.domain.errors import (
@@ -147,5 +165,5 @@ if TYPE_CHECKING:
         InvalidInputError,
         UnknownTaskError,
     )
-    from drats.domain.ports import EnvPool, Policy, ReplayBuffer, TaskSampler
+    from drats.domain.ports import EnvPool, MetricsSink, Policy, ReplayBuffer, TaskSampler
     from drats.domain.types import Batch, EpisodeStats, PolicyStep, PoolStep, Rollout

@@ -1,44 +1,19 @@
-"""The composition root: builds the adapters a :class:`TrainConfig` names, through registries
-of lazy ``"module:attr"`` strings, so ``import drats`` stays light and tests can pass their own
-adapters to the trainer instead."""
+"""The composition root: builds the adapters a :class:`TrainConfig` names through the registries
+of :mod:`drats.application.registry` (lazy ``"module:attr"`` strings), so ``import drats`` stays
+light and tests can hand the trainer their own adapters instead."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from drats.application.base import BaseTrainer
 from drats.application.config import TrainConfig
-from drats.application.offpolicy import OffPolicyTrainer
-from drats.application.run_log import MetricsSink
-from drats.application.trainer import Trainer
+from drats.application.registry import learner_spec, load, sampler_spec, suite_spec
 from drats.domain.errors import ConfigError
-from drats.domain.ports import EnvPool, Policy, ReplayBuffer, TaskSampler
-
-SAMPLER_REGISTRY: dict[str, str] = {
-    "drats": "drats.adapters.samplers.drats:DratsSampler",
-    "uniform": "drats.adapters.samplers.drats:UniformSampler",
-    "hedge": "drats.adapters.samplers.curricula:HedgeSampler",
-    "lp": "drats.adapters.samplers.curricula:LearningProgressSampler",
-    "smt": "drats.adapters.samplers.curricula:SmtSampler",
-}
-
-# Sampler settings that differ in name between samplers.
-_ALIASES = {"smt": {"target": "thresholds"}, "hedge": {"eps": "min_prob"}}
-
-
-def load(path: str) -> Any:
-    """Import ``"package.module:attr"`` and return the attribute."""
-    module, _, attr = path.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except ImportError as err:
-        raise ConfigError(
-            f"{path} needs a package that is not installed ({err.name}); "
-            "install drats with the matching extra, e.g. pip install 'drats[metaworld]'"
-        ) from None
+from drats.domain.ports import EnvPool, MetricsSink, Policy, ReplayBuffer, TaskSampler
 
 
 @dataclass
@@ -51,102 +26,78 @@ class Components:
     policy: Policy
     replay: ReplayBuffer | None = None
 
+    def close(self) -> None:
+        """Close both pools (safe to call twice)."""
+        self.pool.close()
+        self.eval_pool.close()
+
 
 def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
-    """The training pool (or, with ``evaluation``, the pool evaluation episodes run in: its
-    episodes end on success and its seed differs from the training pool's)."""
-    seed = config.seed + (1_000_003 if evaluation else 0)
-    suite = config.suite
-    if suite == "pointmass":
-        cls = load("drats.adapters.envs.pointmass:PointMassEnvPool")
-        slots = 4 if evaluation else config.resolved("num_slots")
-        kwargs: dict[str, Any] = {"seed": seed, "terminate_on_success": True}
-        if config.max_episode_steps is not None:
-            raise ConfigError("pointmass episodes have a fixed horizon")
-        return cls(slots, **kwargs)  # type: ignore[no-any-return]
-    if suite == "gridworld4":
-        from drats.adapters.envs.gridworld import GridWorldEnvPool
-
-        slots = 4 if evaluation else config.resolved("num_slots")
-        if config.max_episode_steps is not None:
-            raise ConfigError("gridworld4 episodes have a fixed 15-step horizon")
-        return GridWorldEnvPool(slots, seed=seed)
-    if suite in ("mt10", "mt50"):
-        cls = load("drats.adapters.envs.metaworld:MetaWorldEnvPool")
-        k = 10 if suite == "mt10" else 50
-        slots = k if evaluation else config.resolved("num_slots")
-        return cls(  # type: ignore[no-any-return]
-            suite,
-            slots,
-            seed=seed,
-            terminate_on_success=evaluation,
-            backend=config.backend,
-            num_workers=config.workers,
-            max_episode_steps=config.max_episode_steps or 500,
-        )
-    ids = [part.strip() for part in suite[4:].split(",") if part.strip()]
-    cls = load("drats.adapters.envs.gym_tasks:GymEnvPool")
-    slots = len(ids) if evaluation or config.num_slots is None else config.resolved("num_slots")
-    return cls(  # type: ignore[no-any-return]
-        ids,
-        slots,
-        seed=seed,
-        terminate_on_success=evaluation,
-        max_episode_steps=config.max_episode_steps,
-    )
+    """The training pool of ``config.suite`` (or, with ``evaluation``, the pool evaluation
+    episodes run in: its episodes end on success and its seed differs from the training
+    pool's)."""
+    pool: EnvPool = load(suite_spec(config.suite).pools)(config, evaluation=evaluation)
+    return pool
 
 
 def build_sampler(config: TrainConfig, num_tasks: int) -> TaskSampler:
-    """The task sampler ``config.sampler`` names, with the suite's settings and the user's."""
-    cls = load(SAMPLER_REGISTRY[config.sampler])
+    """The task sampler ``config.sampler`` names, with the suite's settings and the user's; a
+    user's option the sampler does not take is a ConfigError (the suite's are dropped)."""
+    spec = sampler_spec(config.sampler)
+    cls = load(spec.adapter)
     settings = config.sampler_settings(num_tasks)
-    aliases = _ALIASES.get(config.sampler, {})
     accepted = set(inspect.signature(cls).parameters) - {"num_tasks", "seed"}
     kwargs: dict[str, Any] = {}
     for name, value in settings.items():
-        name = aliases.get(name, name)
-        if name in accepted:
-            kwargs[name] = value
+        own = spec.aliases.get(name, name)
+        if own in accepted:
+            kwargs[own] = value
         elif name in config.sampler_options:
             raise ConfigError(f"sampler {config.sampler!r} takes no option {name!r}")
-    return cls(num_tasks, seed=config.seed, **kwargs)  # type: ignore[no-any-return]
+    sampler: TaskSampler = cls(num_tasks, seed=config.seed, **kwargs)
+    return sampler
 
 
 def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
     """The learner ``config.algo`` names, sized for ``pool``."""
-    options = dict(config.learner_options)  # PPOConfig / SACConfig check every option
     load("drats.adapters.learners.torch_nets:set_threads")(config.threads)
-    if config.algo == "sac":
-        from drats.adapters.learners.sac_config import SACConfig
+    policy: Policy = load(learner_spec(config.algo).policy)(config, pool)
+    return policy
 
-        if "lr" in options:  # one --lr sets actor, critic and temperature rates
-            lr = options.pop("lr")
-            options.update(actor_lr=lr, critic_lr=lr, alpha_lr=lr)
-        unknown = set(options) - set(SACConfig.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"sac takes no option(s) {sorted(unknown)}")
-        options.setdefault("hidden", tuple(config.preset.sac.get("hidden", (256, 256))))
-        if "init_temperature" in config.preset.sac:
-            options.setdefault("init_temperature", config.preset.sac["init_temperature"])
-        sac = SACConfig(batch_size=config.resolved("batch_size")).replace(**options)
-        cls = load("drats.adapters.learners.sac:TorchSACPolicy")
-        return cls(  # type: ignore[no-any-return]
-            pool.obs_dim, pool.action_dim, pool.num_tasks, config=sac,
-            device=config.device, seed=config.seed, discrete=pool.discrete,
-        )  # fmt: skip
-    from drats.adapters.learners import ppo_config
 
-    ppo = getattr(ppo_config, config.preset.ppo).replace(**options)
-    cls = load("drats.adapters.learners.ppo:TorchPPOPolicy")
-    return cls(  # type: ignore[no-any-return]
-        pool.obs_dim,
-        pool.action_dim,
-        pool.num_tasks,
-        discrete=pool.discrete,
-        config=ppo,
-        device=config.device,
-        seed=config.seed,
-    )
+def build_ppo(config: TrainConfig, pool: EnvPool) -> Policy:
+    """Multi-task PPO with the suite's PPO settings, then the user's ``learner_options``
+    (PPOConfig checks every one)."""
+    from drats.adapters.learners.ppo import TorchPPOPolicy
+    from drats.adapters.learners.ppo_config import PPOConfig
+
+    ppo = PPOConfig().replace(**{**config.preset.ppo, **config.learner_options})
+    return TorchPPOPolicy(
+        pool.obs_dim, pool.action_dim, pool.num_tasks, discrete=pool.discrete,
+        config=ppo, device=config.device, seed=config.seed,
+    )  # fmt: skip
+
+
+def build_sac(config: TrainConfig, pool: EnvPool) -> Policy:
+    """Multi-task SAC with the suite's SAC settings, then the user's ``learner_options``
+    (one ``lr`` sets the actor, critic and temperature rates)."""
+    from drats.adapters.learners.sac import TorchSACPolicy
+    from drats.adapters.learners.sac_config import SACConfig
+
+    names = {f.name for f in fields(SACConfig)}
+    options = dict(config.learner_options)
+    if "lr" in options:
+        lr = options.pop("lr")
+        options.update(actor_lr=lr, critic_lr=lr, alpha_lr=lr)
+    unknown = set(options) - names
+    if unknown:
+        raise ConfigError(f"sac takes no option(s) {sorted(unknown)}")
+    preset = {k: v for k, v in config.preset.sac.items() if k in names and k != "batch_size"}
+    sac = SACConfig(batch_size=config.resolved("batch_size")).replace(**{**preset, **options})
+    return TorchSACPolicy(
+        pool.obs_dim, pool.action_dim, pool.num_tasks, config=sac,
+        device=config.device, seed=config.seed, discrete=pool.discrete,
+    )  # fmt: skip
 
 
 def build_replay(config: TrainConfig, pool: EnvPool) -> ReplayBuffer:
@@ -174,7 +125,8 @@ def build(config: TrainConfig) -> Components:
         opened.append(eval_pool)
         sampler = build_sampler(config, pool.num_tasks)
         policy = build_policy(config, pool)
-        replay = build_replay(config, pool) if config.algo == "sac" else None
+        off_policy = learner_spec(config.algo).off_policy
+        replay = build_replay(config, pool) if off_policy else None
     except BaseException:
         for p in opened:
             p.close()
@@ -189,29 +141,22 @@ def make_trainer(
     *,
     sinks: list[MetricsSink] | None = None,
     progress: bool = True,
-) -> Trainer:
-    """The trainer for ``config.algo`` (on-policy for PPO, off-policy for SAC)."""
-    if config.algo == "sac":
+) -> BaseTrainer:
+    """The training loop of ``config.algo`` over ``parts`` (the off-policy one gets the
+    replay)."""
+    spec = learner_spec(config.algo)
+    kwargs: dict[str, Any] = {
+        "pool": parts.pool,
+        "eval_pool": parts.eval_pool,
+        "sampler": parts.sampler,
+        "policy": parts.policy,
+        "run_dir": run_dir,
+        "sinks": sinks,
+        "progress": progress,
+    }
+    if spec.off_policy:
         if parts.replay is None:
-            raise ConfigError("sac needs a replay buffer")
-        return OffPolicyTrainer(
-            config,
-            pool=parts.pool,
-            eval_pool=parts.eval_pool,
-            sampler=parts.sampler,
-            policy=parts.policy,
-            replay=parts.replay,
-            run_dir=run_dir,
-            sinks=sinks,
-            progress=progress,
-        )
-    return Trainer(
-        config,
-        pool=parts.pool,
-        eval_pool=parts.eval_pool,
-        sampler=parts.sampler,
-        policy=parts.policy,
-        run_dir=run_dir,
-        sinks=sinks,
-        progress=progress,
-    )
+            raise ConfigError(f"{config.algo} needs a replay buffer")
+        kwargs["replay"] = parts.replay
+    trainer: BaseTrainer = load(spec.trainer)(config, **kwargs)
+    return trainer

@@ -8,46 +8,50 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from drats.application.config import LEARNER_OPTIONS, SAMPLER_OPTIONS, TrainConfig
+from drats.application.registry import LEARNERS, SAMPLERS, SUITES, suite_spec
 from drats.domain.errors import ConfigError, DratsError
-
-# Options of `drats train` that go into TrainConfig fields (dest -> field).
-_FIELDS = (
-    "suite",
-    "algo",
-    "sampler",
-    "steps",
-    "seed",
-    "device",
-    "num_slots",
-    "rollout_steps",
-    "eval_every",
-    "eval_episodes",
-    "checkpoint_every",
-    "max_episode_steps",
-    "backend",
-    "workers",
-    "threads",
-    "replay_alloc",
-    "per",
-    "batch_size",
-    "replay_size",
-    "warmup_steps",
-    "window_steps",
-    "updates_per_step",
-)
-_SAMPLER_OPTIONS = ("eta", "step_size", "eps", "target")
-_LEARNER_OPTIONS = ("lr", "epochs", "minibatches", "clip", "ent_coef", "hidden", "fast_matmul")
 
 
 def _floats(text: str) -> float | list[float]:
     """``"5"`` -> 5.0; ``"1,2,3"`` -> [1.0, 2.0, 3.0] (a value per task)."""
-    values = [float(part) for part in text.split(",") if part.strip()]
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
     if not values:
         raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers: {text!r}")
     return values[0] if len(values) == 1 and "," not in text else values
+
+
+def _ints(text: str) -> list[int]:
+    """``"400,400"`` -> [400, 400]; ``""`` -> [] (a linear network)."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers: {text!r}") from None
+
+
+#: how an option's values are read, by kind (see drats.application.config.Option)
+_KINDS: dict[str, dict[str, Any]] = {
+    "float": {"type": float},
+    "int": {"type": int},
+    "floats": {"type": _floats},
+    "ints": {"type": _ints},
+    "flag": {"action": "store_const", "const": True},
+}
+#: TrainConfig field type -> argparse keywords
+_FIELD_KINDS: dict[str, dict[str, Any]] = {
+    "str": {},
+    "int": {"type": int},
+    "int | None": {"type": int},
+    "float": {"type": float},
+    "bool": {"action": argparse.BooleanOptionalAction},
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,62 +61,62 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"drats: error: {message} (see {self.prog} --help)\n")
 
 
+def _add_train_options(train: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field (its help is the field's), then the sampler and
+    learner option tables; every default is None, meaning "the run's or the suite's"."""
+    config = train.add_argument_group("run settings (TrainConfig)")
+    for f in fields(TrainConfig):
+        if not f.metadata.get("cli", True):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        config.add_argument(flag, dest=f.name, help=f.metadata["help"], **_FIELD_KINDS[str(f.type)])
+    for title, table, dest in (
+        ("sampler settings (override the suite's)", SAMPLER_OPTIONS, "sampler_options"),
+        ("learner settings (override the suite's)", LEARNER_OPTIONS, "learner_options"),
+    ):
+        group = train.add_argument_group(title)
+        for name, option in table.items():
+            flag = "--" + name.replace("_", "-")
+            kind = dict(_KINDS[option.kind])
+            if option.kind != "flag":
+                kind["metavar"] = name.upper()
+            group.add_argument(flag, dest=f"{dest}.{name}", help=option.help, **kind)
+
+
+def _catalogue() -> str:
+    """The suites, samplers and learners of the registries, one line each."""
+    lines = ["suites:"]
+    for name in SUITES:
+        spec = suite_spec(name + "x" if name.endswith(":") else name)
+        lines.append(f"  {name:<12} {spec.summary}")
+    lines.append("samplers:")
+    lines += [f"  {name:<12} {spec.summary}" for name, spec in SAMPLERS.items()]
+    lines.append("learners (--algo):")
+    lines += [f"  {name:<12} {spec.summary}" for name, spec in LEARNERS.items()]
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="drats", description="Multi-task RL with DRATS adaptive task sampling.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = sub.add_parser("train", help="train an agent (DRATS on gridworld4 by default)")
-    add = train.add_argument
-    add("--suite", help="gridworld4 (default), pointmass, mt10, mt50 or gym:<id>[,<id>...]")
-    add("--algo", help="learner: ppo (default) or sac (off-policy, continuous actions)")
-    add("--sampler", help="task sampler: drats (default), uniform, hedge, lp or smt")
-    add("--steps", type=int, help="training budget in environment steps (suite default)")
-    add("--seed", type=int, help="seed of pool, sampler and policy (default 0)")
-    add("--out", type=Path, help="run directory (default runs/<suite>-<sampler>-seed<seed>)")
-    add(
+    train = sub.add_parser(
+        "train",
+        help="train an agent (DRATS on gridworld4 by default)",
+        epilog=_catalogue(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument(
+        "--out", type=Path, help="run directory (default runs/<suite>-<sampler>-seed<seed>)"
+    )
+    train.add_argument(
         "--resume",
         type=Path,
         metavar="DIR",
-        help="continue the run in DIR from its last checkpoint",
+        help="continue the run in DIR from its checkpoint",
     )
-    add("--device", help="auto (default: CUDA when available), cpu or cuda")
-    add("--num-slots", type=int, help="environment slots (suite default)")
-    add("--rollout-steps", type=int, help="steps per slot per PPO rollout / sampler window")
-    add("--eval-every", type=int, help="env steps between evaluations (0: only at the end)")
-    add("--eval-episodes", type=int, help="deterministic evaluation episodes per task")
-    add("--checkpoint-every", type=int, help="env steps between checkpoints")
-    add("--max-episode-steps", type=int, help="time limit of training episodes (suite's own)")
-    add("--backend", help="Meta-World pool backend: inprocess (default) or process")
-    add("--workers", type=int, help="worker processes of the process backend (default 2)")
-    add("--threads", type=int, help="torch CPU threads (default 2)")
-    add("--eta", type=float, help="DRATS/LP KL strength")
-    add("--step-size", type=float, help="DRATS/LP mirror-ascent step size")
-    add("--eps", type=float, help="probability floor (default 1/(4K) or the suite's)")
-    add(
-        "--target",
-        type=_floats,
-        help="target return, one value or one per task (e.g. 4000,5000,...); SMT: thresholds",
-    )
-    add("--lr", type=float, help="PPO learning rate")
-    add("--epochs", type=int, help="PPO epochs per rollout")
-    add("--minibatches", type=int, help="PPO minibatches per epoch")
-    add("--clip", type=float, help="PPO ratio clip")
-    add("--ent-coef", type=float, help="PPO entropy bonus")
-    add("--hidden", type=lambda s: [int(x) for x in s.split(",") if x], help="e.g. 400,400,400")
-    add(
-        "--fast-matmul",
-        action="store_const",
-        const=True,
-        help="SAC: bfloat16 matmul inputs on CPUs with AMX/AVX512-BF16 (TF32 on CUDA)",
-    )
-    add("--replay-alloc", help="SAC: split each batch over tasks: equal (default) or drats (by q)")
-    add("--per", action=argparse.BooleanOptionalAction, help="SAC: prioritized replay per task")
-    add("--batch-size", type=int, help="SAC batch size (suite default)")
-    add("--replay-size", type=int, help="SAC replay capacity, transitions over all tasks")
-    add("--warmup-steps", type=int, help="SAC env steps of random actions before learning")
-    add("--window-steps", type=int, help="SAC env steps per sampler window / log row")
-    add("--updates-per-step", type=float, help="SAC gradient steps per vector-env step")
-    add("--no-progress", action="store_true", help="no live progress line")
+    train.add_argument("--no-progress", action="store_true", help="no live progress line")
+    _add_train_options(train)
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint (or the newest one in a run dir)")
     ev.add_argument("checkpoint", type=Path)
@@ -125,16 +129,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _given(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The TrainConfig fields, sampler options and learner options given on the command line."""
+    fields_given: dict[str, Any] = {}
+    options: dict[str, dict[str, Any]] = {"sampler_options": {}, "learner_options": {}}
+    for dest, value in vars(args).items():
+        if value is None or dest in ("command", "out", "resume", "no_progress"):
+            continue
+        group, _, name = dest.partition(".")
+        if name:
+            options[group][name] = value
+        else:
+            fields_given[dest] = value
+    return fields_given, options["sampler_options"], options["learner_options"]
+
+
 def _train(args: argparse.Namespace) -> int:
     from drats.application.checkpoint import CheckpointStore, atomic_write_bytes
-    from drats.application.config import TrainConfig
     from drats.application.report import steps_to_success, summary_table
-    from drats.application.run_log import MetricsSink, read_rows
+    from drats.application.run_log import read_rows
     from drats.bootstrap import build, make_trainer
+    from drats.domain.ports import MetricsSink
 
-    given = {name: getattr(args, name) for name in _FIELDS if getattr(args, name) is not None}
-    sampler_opts = {n: getattr(args, n) for n in _SAMPLER_OPTIONS if getattr(args, n) is not None}
-    learner_opts = {n: getattr(args, n) for n in _LEARNER_OPTIONS if getattr(args, n) is not None}
+    given, sampler_opts, learner_opts = _given(args)
+    if "workers" in given and given.get("backend") != "process":
+        raise ConfigError("--workers applies to --backend process only")
+    if "hidden" in learner_opts:
+        learner_opts["hidden"] = tuple(learner_opts["hidden"])
     if args.resume is not None:
         run_dir = args.resume
         config_path = run_dir / "config.json"
@@ -217,7 +238,6 @@ def _eval(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from drats.application.checkpoint import read_checkpoint, require
-    from drats.application.config import TrainConfig
     from drats.application.evaluation import evaluate
     from drats.application.report import eval_table
     from drats.bootstrap import build_policy, build_pool

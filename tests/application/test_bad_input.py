@@ -183,7 +183,9 @@ def test_config_json_fields_must_have_their_types(field: str, value: object) -> 
 
 
 def test_config_json_ints_are_floats_where_floats_are_wanted() -> None:
-    config = TrainConfig.from_json(json.dumps({"updates_per_step": 2, "per_alpha": 1}))
+    config = TrainConfig.from_json(
+        json.dumps({"algo": "sac", "updates_per_step": 2, "per_alpha": 1})
+    )
     assert config.updates_per_step == 2
 
 

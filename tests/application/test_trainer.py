@@ -13,8 +13,8 @@ from drats.adapters.samplers.numpy_drats import NumpyDratsSampler
 from drats.application.checkpoint import CheckpointStore, read_checkpoint
 from drats.application.config import TrainConfig
 from drats.application.evaluation import evaluate
+from drats.application.onpolicy import OnPolicyTrainer
 from drats.application.run_log import read_rows, without_timings
-from drats.application.trainer import Trainer
 from drats.domain.errors import CheckpointError
 from drats.testing import FakeEnvPool, FakePolicy, FakeTaskSampler
 
@@ -31,8 +31,10 @@ def config(**changes: object) -> TrainConfig:
     return TrainConfig(**base)  # type: ignore[arg-type]
 
 
-def make_trainer(run_dir: Path, cfg: TrainConfig | None = None, sampler: object = None) -> Trainer:
-    return Trainer(
+def make_trainer(
+    run_dir: Path, cfg: TrainConfig | None = None, sampler: object = None
+) -> OnPolicyTrainer:
+    return OnPolicyTrainer(
         cfg or config(),
         pool=FakeEnvPool(4, seed=1),
         eval_pool=FakeEnvPool(3, seed=2),
@@ -148,7 +150,7 @@ def test_corrupt_checkpoint_is_refused_and_kept(tmp_path: Path) -> None:
 
 def test_mismatched_checkpoint_is_refused(tmp_path: Path) -> None:
     make_trainer(tmp_path, config(steps=40)).run()
-    other = Trainer(
+    other = OnPolicyTrainer(
         config(),
         pool=FakeEnvPool(5, seed=1),
         eval_pool=FakeEnvPool(3, seed=2),

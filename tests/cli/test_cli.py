@@ -23,12 +23,19 @@ SHORT = ["--steps", "2048", "--eval-every", "1024", "--no-progress", "--threads"
         (["--suite", "atari"], "unknown suite 'atari'"),
         (["--sampler", "greedy"], "unknown sampler 'greedy'"),
         (["--steps", "-5"], "steps must be a positive integer"),
-        (["--eps", "0.5"], "eps * K <= 1"),
+        (["--eps", "0.5"], "eps must satisfy 0 <= eps <= 1/K"),
         (["--device", "tpu"], "device must be auto, cpu or cuda"),
         (["--sampler", "uniform", "--eta", "3"], "sampler 'uniform' takes no option 'eta'"),
         (["--epochs", "0"], "ppo epochs must be an integer >= 1"),
         (["--suite", "gym:"], "needs at least one Gymnasium env id"),
         (["--target", "1,2,3"], "target"),
+        (["--backend", "process"], "gridworld4 has no worker-process backend"),
+        (["--suite", "pointmass", "--backend", "process"], "pointmass has no worker-process"),
+        (["--workers", "3"], "--workers applies to --backend process only"),
+        (["--replay-alloc", "drats"], "replay_alloc applies to --algo sac only"),
+        (["--batch-size", "64"], "batch_size applies to --algo sac only"),
+        (["--algo", "sac", "--rollout-steps", "8"], "rollout_steps applies to --algo ppo"),
+        (["--algo", "dqn"], "unknown algo 'dqn'"),
     ],
 )
 def test_invalid_options_exit_with_one_line(
@@ -40,6 +47,27 @@ def test_invalid_options_exit_with_one_line(
     assert len(err) == 1
     assert err[0].startswith("drats: error: ")
     assert message in err[0]
+
+
+def test_every_run_setting_is_an_option_with_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """The train options are generated from TrainConfig's fields and the option tables, so a
+    new field shows up on the command line with its own help text."""
+    from dataclasses import fields
+
+    from drats.application.config import LEARNER_OPTIONS, SAMPLER_OPTIONS, TrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for f in fields(TrainConfig):
+        if f.metadata["cli"]:
+            assert "--" + f.name.replace("_", "-") in text
+            assert " ".join(f.metadata["help"].split()) in text
+    for name, option in {**SAMPLER_OPTIONS, **LEARNER_OPTIONS}.items():
+        assert "--" + name.replace("_", "-") in text
+        assert " ".join(option.help.split()) in text
+    for name in ("gridworld4", "pointmass", "mt10", "mt50", "gym:", "drats", "smt", "sac"):
+        assert name in text
 
 
 @pytest.mark.parametrize("argv", [["--steps", "many"], ["--no-such-option"]])

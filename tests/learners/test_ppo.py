@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from drats.adapters.learners.ppo import TorchPPOPolicy, gae, per_task_normalise  # noqa: E402
-from drats.adapters.learners.ppo_config import GRIDWORLD_PPO, PPOConfig  # noqa: E402
+from drats.adapters.learners.ppo_config import PPOConfig  # noqa: E402
 from drats.domain.errors import (  # noqa: E402
     CheckpointError,
     ConfigError,
@@ -178,7 +178,7 @@ def test_bad_input() -> None:
     with pytest.raises(ConfigError):
         PPOConfig(epochs=0)
     with pytest.raises(ConfigError):
-        GRIDWORLD_PPO.replace(no_such_setting=1)
+        PPOConfig().replace(no_such_setting=1)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error")

@@ -14,18 +14,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from drats.application.base import BaseTrainer, Counters, IterationStats
 from drats.application.config import TrainConfig
-from drats.application.run_log import MetricsSink
-from drats.application.trainer import Counters, IterationStats, Trainer
 from drats.domain.allocation import allocate_batch
 from drats.domain.errors import CheckpointError, ConfigError
-from drats.domain.ports import EnvPool, Policy, ReplayBuffer, TaskSampler
+from drats.domain.ports import EnvPool, MetricsSink, Policy, ReplayBuffer, TaskSampler
 from drats.domain.rng import CounterRng
 
 
-class OffPolicyTrainer(Trainer):
-    """Runs one off-policy job in ``run_dir``; same logs, schedules and checkpoints as
-    :class:`Trainer`, plus the replay (its whole state) in every checkpoint.
+class OffPolicyTrainer(BaseTrainer):
+    """Runs one off-policy job in ``run_dir``; the logs, schedules and checkpoints of
+    :class:`~drats.application.base.BaseTrainer`, plus the whole replay in every checkpoint.
 
     The policy must expose ``last_td_errors`` (float32[B], after each ``learn(batch)``) when
     ``config.per`` is set.
@@ -62,7 +61,8 @@ class OffPolicyTrainer(Trainer):
         self.updates = 0
         self.update_credit = 0.0
         self.warmup_rng = CounterRng(config.seed + 7_919)
-        self.seconds: dict[str, float] = {}  # time per part of the last iteration
+
+    timed_parts = ("act", "env", "replay", "sampler", "learn", "eval")
 
     # ------------------------------------------------------------------------ the loop
 
@@ -71,20 +71,20 @@ class OffPolicyTrainer(Trainer):
         cfg, c = self.config, self.counters
         n = self.pool.num_slots
         vector_steps = max(1, math.ceil(cfg.resolved("window_steps") / n))
-        if self.obs is None:  # a fresh run: every slot draws its first task from q
-            self.tasks = self.sampler.sample(n)
-            self.obs = self.pool.reset(self.tasks)
-        self.progress = self._make_progress()
+        self._start()
         try:
             while c.env_steps < cfg.total_steps:
                 started, before = time.perf_counter(), c.env_steps
+                self._new_iteration()
                 # 1. Interact for one window: store every transition, feed finished episodes
                 #    to the sampler, reset ended slots on tasks drawn from q, and take this
                 #    step's share of gradient steps once the warm-up is over.
                 stats, losses = self._interact(vector_steps)
                 c.iteration += 1
                 # 2. Close the sampler window.
+                t0 = time.perf_counter()
                 q = self.sampler.update()
+                self.seconds["sampler"] += time.perf_counter() - t0
                 # 3-5. Evaluate, log and checkpoint on schedule (and at the end).
                 self._end_iteration(before, started, stats, q, losses)
         finally:
@@ -102,7 +102,6 @@ class OffPolicyTrainer(Trainer):
         updates_before = self.updates
         warmup = cfg.resolved("warmup_steps")
         clock = time.perf_counter
-        self.seconds = dict.fromkeys(("act", "env", "replay", "learn"), 0.0)
         for _ in range(vector_steps):
             t0 = clock()
             actions = self._actions(obs, tasks, random=c.env_steps < warmup)
@@ -116,8 +115,7 @@ class OffPolicyTrainer(Trainer):
             self.seconds["act"] += t1 - t0
             self.seconds["env"] += t2 - t1
             self.seconds["replay"] += t3 - t2
-            obs, tasks = self._advance(out, tasks, stats)  # resets count as env time
-            self.seconds["env"] += clock() - t3
+            obs, tasks = self._advance(out, tasks, stats)  # times its env and sampler parts
             c.env_steps += n
             if c.env_steps >= warmup:
                 self.update_credit += cfg.updates_per_step
@@ -130,12 +128,6 @@ class OffPolicyTrainer(Trainer):
         losses = {key: value / done for key, value in sums.items()} if done else {}
         losses["updates"] = float(self.updates)
         return stats, losses
-
-    def _row(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The shared row plus where this iteration's time went (seconds per part)."""
-        row = super()._row(*args, **kwargs)
-        row.update({f"seconds/{part}": value for part, value in self.seconds.items()})
-        return row
 
     def _actions(
         self, obs: NDArray[np.float32], tasks: NDArray[np.int64], *, random: bool

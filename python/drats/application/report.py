@@ -10,7 +10,7 @@ import numpy as np
 from drats.application.evaluation import EvalResult
 
 if TYPE_CHECKING:
-    from drats.application.trainer import Trainer
+    from drats.application.base import BaseTrainer
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -27,7 +27,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def summary_table(trainer: Trainer, names: Sequence[str]) -> str:
+def summary_table(trainer: BaseTrainer, names: Sequence[str]) -> str:
     """Per task: env steps and their share, final q, last training and evaluation numbers."""
     c = trainer.counters
     q = trainer.sampler.probs

@@ -10,20 +10,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
 from drats.application.checkpoint import atomic_write_bytes
 from drats.domain.errors import InvalidInputError
+from drats.domain.ports import MetricsSink
 
 METRICS = "metrics.jsonl"
-
-
-class MetricsSink(Protocol):
-    """Somewhere rows of scalars go (TensorBoard, say): ``write(step, scalars)``, ``close()``."""
-
-    def write(self, step: int, scalars: Mapping[str, float]) -> None: ...
-
-    def close(self) -> None: ...
 
 
 def _clean(value: Any) -> Any:

@@ -228,4 +228,30 @@ class Policy(Protocol):
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
 
-__all__ = ["EnvPool", "EpisodeStats", "Policy", "ReplayBuffer", "StateDict", "TaskSampler"]
+@runtime_checkable
+class MetricsSink(Protocol):
+    """Somewhere the rows of a run's log also go (TensorBoard, say).
+
+    Call sequence::
+
+        sink.write(env_steps, {"eval_mean_success": 0.8, "q/0": 0.25, ...})   # once per row
+        sink.close()                                                           # at the end
+
+    The easy thing to get wrong: ``write`` receives only finite scalars, with list entries
+    flattened to ``name/index``; the JSONL log (always written) keeps the full row.
+    """
+
+    def write(self, step: int, scalars: Mapping[str, float]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+__all__ = [
+    "EnvPool",
+    "EpisodeStats",
+    "MetricsSink",
+    "Policy",
+    "ReplayBuffer",
+    "StateDict",
+    "TaskSampler",
+]

@@ -126,24 +126,3 @@ class PPOConfig:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return PPOConfig(**values)
-
-
-#: Meta-World MT10 (the paper's PPO); MT50 differs only in its entropy bonus.
-METAWORLD_PPO = PPOConfig()
-MT50_PPO = PPOConfig(ent_coef=0.03)
-#: GridWorld-4: the paper's linear PPO (lr 3e-3, one epoch, one minibatch, no ratio clipping,
-#: no entropy bonus); one head per task on the linear map.
-GRIDWORLD_PPO = PPOConfig(
-    hidden=(),
-    multi_head=False,
-    lr=3e-3,
-    epochs=1,
-    minibatches=1,
-    clip=None,
-    ent_coef=0.0,
-    gae_lambda=0.95,
-    max_grad_norm=None,
-    target_kl=None,
-)
-#: Generic Gymnasium sets: a smaller network and the usual PPO settings.
-GYM_PPO = PPOConfig(hidden=(256, 256), lr=3e-4, epochs=10, minibatches=32, gae_lambda=0.95)

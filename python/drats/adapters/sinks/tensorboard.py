@@ -7,12 +7,14 @@ import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 
+from drats.domain.ports import MetricsSink
+
 
 def tensorboard_available() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
-class TensorBoardSink:
+class TensorBoardSink(MetricsSink):
     """Writes every numeric metric of a row as a scalar at the row's env-step count."""
 
     def __init__(self, log_dir: str | Path) -> None:

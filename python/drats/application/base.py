@@ -1,8 +1,12 @@
-"""The on-policy training loop: rollouts whose slots draw their next task from the sampler's q,
-one sampler window per rollout, a policy update, evaluation, logging and crash-safe checkpoints.
+"""What every training loop shares: the run's counters, the episode bookkeeping that feeds the
+sampler and restarts ended slots on tasks drawn from q, the evaluation / logging / checkpoint
+schedules, the time split of each iteration, and save / restore.
 
-The trainer talks to the world only through the ports (EnvPool, TaskSampler, Policy); the
-composition root (:mod:`drats.bootstrap`) or a test hands it the adapters.
+:class:`~drats.application.onpolicy.OnPolicyTrainer` (PPO) and
+:class:`~drats.application.offpolicy.OffPolicyTrainer` (SAC) are the two loops on this base;
+each one's ``run`` reads top to bottom. A trainer talks to the world only through the ports
+(EnvPool, TaskSampler, Policy, MetricsSink); the composition root (:mod:`drats.bootstrap`) or a
+test hands it the adapters.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from numpy.typing import NDArray
 from drats.application.checkpoint import CheckpointStore, read_checkpoint, require
 from drats.application.config import TrainConfig
 from drats.application.evaluation import EvalResult, evaluate
-from drats.application.run_log import MetricsLog, MetricsSink, Progress
+from drats.application.run_log import MetricsLog, Progress
 from drats.domain.errors import CheckpointError
-from drats.domain.ports import EnvPool, Policy, TaskSampler
-from drats.domain.types import PoolStep, Rollout
+from drats.domain.ports import EnvPool, MetricsSink, Policy, TaskSampler
+from drats.domain.types import PoolStep
 
 
 @dataclass
@@ -52,8 +56,9 @@ class IterationStats:
         return [float(v / c) if c else None for v, c in zip(values, self.episodes, strict=True)]
 
 
-class Trainer:
-    """Runs one training job in ``run_dir`` (``metrics.jsonl``, ``checkpoints/``).
+class BaseTrainer:
+    """One training job in ``run_dir`` (``metrics.jsonl``, ``checkpoints/``); subclasses
+    supply ``run`` (the loop) and, if they save more, :meth:`_extra_parts` / :meth:`_load_extra`.
 
     Args:
         config: the run's settings (budget, schedules, seed).
@@ -93,34 +98,30 @@ class Trainer:
         self.last_stats: IterationStats | None = None
         self.obs: NDArray[np.float32] | None = None
         self.tasks: NDArray[np.int64] = np.zeros(pool.num_slots, np.int64)
+        #: seconds per part of the last iteration (logged as ``seconds/<part>``)
+        self.seconds: dict[str, float] = dict.fromkeys(self.timed_parts, 0.0)
+
+    #: the parts of an iteration whose time is logged; ``sampler`` is observe, sample and
+    #: update, ``env`` is stepping and resetting slots, ``eval`` the evaluation episodes.
+    timed_parts: tuple[str, ...] = ("act", "env", "sampler", "learn", "eval")
 
     # ------------------------------------------------------------------------ the loop
 
     def run(self) -> Counters:
-        """Train until ``config.total_steps`` environment steps (resuming if a checkpoint of
-        this run exists), then evaluate, checkpoint and return the final counters."""
-        cfg, c = self.config, self.counters
-        total, per_iter = cfg.total_steps, self.pool.num_slots * cfg.resolved("rollout_steps")
-        if self.obs is None:  # a fresh run: every slot draws its first task from q
+        """Train until ``config.total_steps`` environment steps (resuming from a restored
+        state), then evaluate, checkpoint and return the final counters."""
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        """Before the first iteration: a fresh run's slots draw their first tasks from q."""
+        if self.obs is None:
             self.tasks = self.sampler.sample(self.pool.num_slots)
             self.obs = self.pool.reset(self.tasks)
         self.progress = self._make_progress()
-        try:
-            while c.env_steps < total:
-                started, before = time.perf_counter(), c.env_steps
-                # 1. Collect a rollout; every slot that ends an episode draws its next task.
-                rollout, stats = self._collect(cfg.resolved("rollout_steps"))
-                c.iteration += 1
-                c.env_steps += per_iter
-                # 2. Close the sampler window: gaps from this rollout's episodes, one q step.
-                q = self.sampler.update()
-                # 3. Update the policy on the rollout collected under the old q.
-                losses = self.policy.learn(rollout)
-                # 4-6. Evaluate, log and checkpoint on schedule (and at the end).
-                self._end_iteration(before, started, stats, q, losses)
-        finally:
-            self._close()
-        return c
+
+    def _new_iteration(self) -> None:
+        """Zero the time split of the iteration that starts."""
+        self.seconds = dict.fromkeys(self.timed_parts, 0.0)
 
     def _end_iteration(
         self,
@@ -136,9 +137,11 @@ class Trainer:
         last = c.env_steps >= cfg.total_steps
         evaluated = None
         if eval_every and (last or c.env_steps // eval_every > before // eval_every):
+            t0 = time.perf_counter()
             evaluated = self.last_eval = evaluate(
                 self.policy, self.eval_pool, cfg.resolved("eval_episodes")
             )
+            self.seconds["eval"] += time.perf_counter() - t0
         seconds = time.perf_counter() - started
         self.log.write(self._row(stats, q, self.sampler.gaps, losses, evaluated, seconds))
         if last or (ckpt_every and c.env_steps // ckpt_every > before // ckpt_every):
@@ -156,39 +159,13 @@ class Trainer:
             self.progress.close()
         self.log.close()
 
-    def _collect(self, length: int) -> tuple[Rollout, IterationStats]:
-        pool, policy = self.pool, self.policy
-        n, k = pool.num_slots, pool.num_tasks
-        assert self.obs is not None
-        obs, tasks = self.obs, self.tasks
-        buf: dict[str, list[Any]] = {key: [] for key in Rollout.__dataclass_fields__}
-        stats = IterationStats.zeros(k)
-        for _ in range(length):
-            step = policy.act(obs, tasks)
-            out = pool.step(step.actions)
-            bootstrap = np.zeros(n, dtype=np.float32)
-            cut = np.flatnonzero(out.truncated & ~out.terminated)
-            if cut.size:  # value of the final observation, so a time limit is not a terminal
-                bootstrap[cut] = policy.act(out.obs[cut], tasks[cut]).extras["value"]
-            buf["obs"].append(obs)
-            buf["task_ids"].append(tasks.copy())
-            buf["actions"].append(step.extras.get("raw_action", step.actions))
-            buf["log_probs"].append(step.extras["log_prob"])
-            buf["values"].append(step.extras["value"])
-            buf["rewards"].append(out.rewards)
-            buf["dones"].append(out.terminated | out.truncated)
-            buf["bootstrap"].append(bootstrap)
-            obs, tasks = self._advance(out, tasks, stats)
-        self._close_stats(obs, tasks, stats)
-        last_values = policy.act(obs, tasks).extras["value"]
-        arrays = {key: np.stack(values) for key, values in buf.items() if key != "last_values"}
-        return Rollout(last_values=last_values, **arrays), stats
-
     def _advance(
         self, out: PoolStep, tasks: NDArray[np.int64], stats: IterationStats
     ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
         """After one pool step: count it, feed the finished episodes to the sampler, and
         restart every ended slot on a task drawn from q; returns the next (obs, tasks)."""
+        clock = time.perf_counter
+        t0 = clock()
         stats.steps += np.bincount(tasks, minlength=stats.steps.size)
         eps = out.episodes
         if len(eps):
@@ -200,9 +177,13 @@ class Trainer:
         ended = np.flatnonzero(out.terminated | out.truncated)
         if ended.size:
             new = self.sampler.sample(ended.size)
+            t1 = clock()
             obs[ended] = self.pool.reset_slots(ended, new)
+            self.seconds["env"] += clock() - t1
             tasks = tasks.copy()
             tasks[ended] = new
+            t0 += clock() - t1
+        self.seconds["sampler"] += clock() - t0
         return obs, tasks
 
     def _close_stats(
@@ -238,6 +219,7 @@ class Trainer:
             "train_return": stats.mean(stats.returns),
             "train_success": stats.mean(stats.successes),
             **{f"loss/{key}": value for key, value in losses.items()},
+            **{f"seconds/{part}": value for part, value in self.seconds.items()},
         }
         if evaluated is not None:
             row.update(

@@ -1,0 +1,86 @@
+"""The on-policy training loop (PPO): rollouts whose slots draw their next task from the
+sampler's q, one sampler window per rollout, then one policy update on the rollout collected
+under the old q. Schedules, logs and checkpoints are the base trainer's."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from drats.application.base import BaseTrainer, Counters, IterationStats
+from drats.domain.types import Rollout
+
+
+class OnPolicyTrainer(BaseTrainer):
+    """Runs one on-policy job in ``run_dir``: see :class:`~drats.application.base.BaseTrainer`
+    for the arguments. One iteration is one rollout of ``rollout_steps`` steps per slot."""
+
+    def run(self) -> Counters:
+        """Train until ``config.total_steps`` environment steps (resuming from a restored
+        state), then evaluate, checkpoint and return the final counters."""
+        cfg, c = self.config, self.counters
+        total, length = cfg.total_steps, cfg.resolved("rollout_steps")
+        self._start()
+        try:
+            while c.env_steps < total:
+                started, before = time.perf_counter(), c.env_steps
+                self._new_iteration()
+                # 1. Collect a rollout; every slot that ends an episode draws its next task.
+                rollout, stats = self._collect(length)
+                c.iteration += 1
+                c.env_steps += self.pool.num_slots * length
+                # 2. Close the sampler window: gaps from this rollout's episodes, one q step.
+                t0 = time.perf_counter()
+                q = self.sampler.update()
+                t1 = time.perf_counter()
+                # 3. Update the policy on the rollout collected under the old q.
+                losses = self.policy.learn(rollout)
+                self.seconds["sampler"] += t1 - t0
+                self.seconds["learn"] += time.perf_counter() - t1
+                # 4-6. Evaluate, log and checkpoint on schedule (and at the end).
+                self._end_iteration(before, started, stats, q, losses)
+        finally:
+            self._close()
+        return c
+
+    def _collect(self, length: int) -> tuple[Rollout, IterationStats]:
+        """``length`` steps of every slot: the rollout arrays (T = length, N = slots) and the
+        training episodes that ended in them."""
+        pool, policy, clock = self.pool, self.policy, time.perf_counter
+        n, k = pool.num_slots, pool.num_tasks
+        assert self.obs is not None
+        obs, tasks = self.obs, self.tasks
+        buf: dict[str, list[Any]] = {key: [] for key in Rollout.__dataclass_fields__}
+        stats = IterationStats.zeros(k)
+        for _ in range(length):
+            t0 = clock()
+            step = policy.act(obs, tasks)
+            t1 = clock()
+            out = pool.step(step.actions)
+            t2 = clock()
+            bootstrap = np.zeros(n, dtype=np.float32)
+            cut = np.flatnonzero(out.truncated & ~out.terminated)
+            if cut.size:  # value of the final observation, so a time limit is not a terminal
+                bootstrap[cut] = policy.act(out.obs[cut], tasks[cut]).extras["value"]
+            self.seconds["act"] += t1 - t0 + clock() - t2
+            self.seconds["env"] += t2 - t1
+            buf["obs"].append(obs)
+            buf["task_ids"].append(tasks.copy())
+            buf["actions"].append(step.extras.get("raw_action", step.actions))
+            buf["log_probs"].append(step.extras["log_prob"])
+            buf["values"].append(step.extras["value"])
+            buf["rewards"].append(out.rewards)
+            buf["dones"].append(out.terminated | out.truncated)
+            buf["bootstrap"].append(bootstrap)
+            obs, tasks = self._advance(out, tasks, stats)
+        self._close_stats(obs, tasks, stats)
+        t0 = clock()
+        last_values = policy.act(obs, tasks).extras["value"]
+        self.seconds["act"] += clock() - t0
+        arrays = {key: np.stack(values) for key, values in buf.items() if key != "last_values"}
+        return Rollout(last_values=last_values, **arrays), stats
+
+
+__all__ = ["OnPolicyTrainer"]

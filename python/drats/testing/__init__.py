@@ -2,8 +2,7 @@
 
 from drats.testing.contracts import check_replay_buffer, check_task_sampler
 from drats.testing.env_contracts import check_env_pool
-from drats.testing.fake_agents import FakeEnvPool, FakePolicy
-from drats.testing.fakes import FakeReplayBuffer, FakeTaskSampler
+from drats.testing.fakes import FakeEnvPool, FakePolicy, FakeReplayBuffer, FakeTaskSampler
 from drats.testing.policy_contracts import check_policy
 
 __all__ = [

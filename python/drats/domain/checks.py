@@ -33,7 +33,7 @@ from drats.domain.errors import (
     InvalidInputError,
     UnknownTaskError,
 )
-from drats.domain.limits import MAX_DRAWS, MAX_SLOTS, MAX_TASKS
+from drats.domain.limits import MAX_DRAWS, MAX_REPLAY_VALUES, MAX_SLOTS, MAX_TASKS
 
 #: dtype kinds of ids, indices and counts: signed and unsigned integers (bool is refused).
 INTEGER_KINDS = "iu"
@@ -302,6 +302,22 @@ def as_shape(value: object, name: str) -> tuple[int, ...]:
     if len(dims) == 0:
         raise ConfigError(f"{name} must have at least one dimension, got {value!r}")
     return tuple(as_positive_int(d, f"{name} entry") for d in dims)
+
+
+def as_replay_values(
+    num_tasks: int, capacity: int, obs_shape: tuple[int, ...], action_shape: tuple[int, ...]
+) -> int:
+    """The float32 values a per-task replay of these (checked) settings holds: one row per
+    transition (obs, action, reward, next obs, terminated) per slot of every task. ConfigError
+    beyond ``MAX_REPLAY_VALUES`` (exact ints here, so a huge shape cannot wrap around)."""
+    row = 2 * math.prod(obs_shape) + math.prod(action_shape) + 2
+    values = num_tasks * capacity * row
+    if values > MAX_REPLAY_VALUES:
+        raise ConfigError(
+            f"num_tasks * capacity_per_task * row size must be at most {MAX_REPLAY_VALUES} "
+            f"float32 values, got {num_tasks} * {capacity} * {row}"
+        )
+    return values
 
 
 def as_seed(value: object) -> int:

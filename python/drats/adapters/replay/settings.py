@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from drats.domain.checks import as_finite_float, as_positive_int, as_shape, as_task_count
-from drats.domain.errors import CheckpointError, ConfigError
-from drats.domain.limits import MAX_REPLAY_VALUES
+from drats.domain.checks import (
+    as_finite_float,
+    as_positive_int,
+    as_replay_values,
+    as_shape,
+    as_task_count,
+)
+from drats.domain.errors import CheckpointError
 from drats.domain.state_tree import as_state_arrays, check_state_config
 
 
@@ -31,15 +35,9 @@ class ReplaySettings:
         self._obs_shape = as_shape(obs_shape, "obs_shape")
         self._action_shape = as_shape(action_shape, "action_shape")
         self._alpha = as_finite_float(alpha, "alpha", minimum=0.0)
-        # One row per transition: obs, action, reward, next obs, terminated (exact ints here,
-        # so a huge shape cannot wrap around as it would in C++).
-        row = 2 * math.prod(self._obs_shape) + math.prod(self._action_shape) + 2
-        self._values = self._num_tasks * self._capacity * row
-        if self._values > MAX_REPLAY_VALUES:
-            raise ConfigError(
-                f"num_tasks * capacity_per_task * row size must be at most {MAX_REPLAY_VALUES} "
-                f"float32 values, got {self._num_tasks} * {self._capacity} * {row}"
-            )
+        self._values = as_replay_values(
+            self._num_tasks, self._capacity, self._obs_shape, self._action_shape
+        )
 
     def _out_of_memory(self) -> MemoryError:
         """The error to raise when this replay's arrays cannot be allocated."""

@@ -4,14 +4,29 @@ refuses bad input with typed errors, learns from its own data type, and round-tr
 through ``np.savez`` / ``np.load(allow_pickle=False)`` exactly (a restored policy acts and
 learns as the original does).
 
-``make(seed)`` builds a fresh policy for ``obs_dim`` / ``action_dim`` / ``num_tasks``;
-``make_data(policy, rng)`` returns one valid argument for ``policy.learn`` (a Rollout for
-on-policy learners, a Batch for off-policy ones).
+A third-party adapter passes two factories and the sizes they build for::
+
+    make(seed) -> Policy                  # a fresh policy for obs_dim, action_dim, num_tasks
+    make_data(policy, rng) -> data        # one valid argument of policy.learn: a Rollout for
+                                          # on-policy learners, a Batch for off-policy ones
+
+    from drats.testing import check_policy
+
+    def test_my_learner_honours_the_port() -> None:
+        check_policy(
+            lambda seed: MyLearner(5, 2, 3, seed=seed),
+            my_batch,
+            obs_dim=5,
+            action_dim=2,
+            num_tasks=3,
+            discrete=False,
+        )
+
+A broken contract raises ``AssertionError("Policy contract: ...")`` naming what broke.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -20,30 +35,9 @@ from numpy.typing import NDArray
 
 from drats.domain.errors import DratsError, InvalidInputError, UnknownTaskError
 from drats.domain.ports import Policy
+from drats.testing.assertions import Contract, npz_roundtrip
 
-
-def _expect(condition: object, message: str) -> None:
-    if not condition:
-        raise AssertionError(f"Policy contract: {message}")
-
-
-def _raises(kind: type[BaseException], call: Callable[[], object], what: str) -> None:
-    try:
-        call()
-    except kind:
-        return
-    except Exception as err:
-        message = f"Policy contract: {what}: raised {err!r}, not {kind.__name__}"
-        raise AssertionError(message) from err
-    raise AssertionError(f"Policy contract: {what}: accepted, expected {kind.__name__}")
-
-
-def _roundtrip(state: dict[str, Any]) -> dict[str, Any]:
-    buf = io.BytesIO()
-    np.savez(buf, **state)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+_c = Contract("Policy")
 
 
 def _inputs(obs_dim: int, num_tasks: int, n: int, seed: int) -> tuple[Any, Any]:
@@ -63,52 +57,52 @@ def check_policy(
 ) -> None:
     """Check a Policy adapter (see the module docstring for ``make`` and ``make_data``)."""
     policy = make(0)
-    _expect(isinstance(policy, Policy), "the adapter does not implement Policy")
+    _c.expect(isinstance(policy, Policy), "the adapter does not implement Policy")
     obs, ids = _inputs(obs_dim, num_tasks, 6, 0)
     step = policy.act(obs, ids)
     actions: NDArray[Any] = np.asarray(step.actions)
     if discrete:
-        _expect(actions.dtype == np.int64 and actions.shape == (6,), "discrete actions: int64[N]")
-        _expect(np.all((actions >= 0) & (actions < action_dim)), "discrete action out of range")
+        _c.expect(actions.dtype == np.int64 and actions.shape == (6,), "discrete actions: int64[N]")
+        _c.expect(np.all((actions >= 0) & (actions < action_dim)), "discrete action out of range")
     else:
         want = (6, action_dim)
-        _expect(actions.dtype == np.float32 and actions.shape == want, "actions: float32[N, A]")
-        _expect(np.all(np.abs(actions) <= 1.0), "continuous actions must lie in [-1, 1]")
+        _c.expect(actions.dtype == np.float32 and actions.shape == want, "actions: float32[N, A]")
+        _c.expect(np.all(np.abs(actions) <= 1.0), "continuous actions must lie in [-1, 1]")
     for name, value in step.extras.items():
-        _expect(np.asarray(value).shape[:1] == (6,), f"extras[{name!r}] must have N rows")
+        _c.expect(np.asarray(value).shape[:1] == (6,), f"extras[{name!r}] must have N rows")
     a = np.asarray(policy.act(obs, ids, deterministic=True).actions)
     b = np.asarray(policy.act(obs, ids, deterministic=True).actions)
-    _expect(np.array_equal(a, b), "deterministic actions differ between two calls")
-    _expect(
+    _c.expect(np.array_equal(a, b), "deterministic actions differ between two calls")
+    _c.expect(
         np.array_equal(np.asarray(make(0).act(obs, ids).actions), actions),
         "the same seed acted differently",
     )
     # Bad input is refused with typed errors.
-    _raises(InvalidInputError, lambda: policy.act(obs[:, :-1], ids), "obs one column short")
+    _c.raises(InvalidInputError, lambda: policy.act(obs[:, :-1], ids), "obs one column short")
     bad_ids = ids.copy()
     bad_ids[0] = num_tasks
-    _raises(UnknownTaskError, lambda: policy.act(obs, bad_ids), "task id K")
+    _c.raises(UnknownTaskError, lambda: policy.act(obs, bad_ids), "task id K")
     nan = obs.copy()
     nan[0, 0] = np.nan
-    _raises(InvalidInputError, lambda: policy.act(nan, ids), "NaN observation")
-    _raises(InvalidInputError, lambda: policy.learn({"not": "data"}), "learn on a dict")
+    _c.raises(InvalidInputError, lambda: policy.act(nan, ids), "NaN observation")
+    _c.raises(InvalidInputError, lambda: policy.learn({"not": "data"}), "learn on a dict")
     # Learning reports finite numbers.
     rng = np.random.default_rng(1)
     metrics = policy.learn(make_data(make(7), rng))  # data from another policy's stream
-    _expect(isinstance(metrics, dict), "learn must return a dict")
-    _expect(all(np.isfinite(float(v)) for v in metrics.values()), "learn returned non-finite")
+    _c.expect(isinstance(metrics, dict), "learn must return a dict")
+    _c.expect(all(np.isfinite(float(v)) for v in metrics.values()), "learn returned non-finite")
     # State: a restored policy acts and learns exactly as the original.
     twin = make(123)
-    twin.load_state_dict(_roundtrip(policy.state_dict()))
+    twin.load_state_dict(npz_roundtrip(policy.state_dict()))
     a = np.asarray(policy.act(obs, ids).actions)
     b = np.asarray(twin.act(obs, ids).actions)
-    _expect(np.array_equal(a, b), "a restored policy acts differently")
+    _c.expect(np.array_equal(a, b), "a restored policy acts differently")
     data = make_data(make(7), np.random.default_rng(2))
     policy.learn(data)
     twin.learn(data)
     a = np.asarray(policy.act(obs, ids, deterministic=True).actions)
     b = np.asarray(twin.act(obs, ids, deterministic=True).actions)
-    _expect(np.array_equal(a, b), "a restored policy learned differently")
+    _c.expect(np.array_equal(a, b), "a restored policy learned differently")
     broken = dict(policy.state_dict())
     broken.pop(sorted(broken)[-1])
-    _raises(DratsError, lambda: twin.load_state_dict(broken), "load: a state missing a key")
+    _c.raises(DratsError, lambda: twin.load_state_dict(broken), "load: a state missing a key")

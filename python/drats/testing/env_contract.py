@@ -1,14 +1,24 @@
 """Contract checker for the EnvPool port: ``check_env_pool(make)`` proves that a pool adapter
 honours :class:`drats.domain.ports.EnvPool` (shapes, dtypes, the task one-hot, episode
-accounting, no auto-reset, bad input, determinism and state dicts).
+accounting, no auto-reset, typed errors for bad input, determinism for a seed and state dicts
+that survive ``np.savez`` / ``np.load(allow_pickle=False)``).
 
-``make(num_slots, *, seed)`` builds a fresh pool. Episodes must end within ``max_steps`` steps
-of random actions (pass a pool with a short time limit for long-horizon suites).
+A third-party adapter passes a factory that builds a fresh pool on every call::
+
+    make(num_slots, *, seed) -> EnvPool
+
+    from drats.testing import check_env_pool
+
+    def test_my_pool_honours_the_port() -> None:
+        check_env_pool(lambda n, *, seed: MyPool(n, seed=seed, max_episode_steps=20))
+
+Episodes must end within ``max_steps`` steps of random actions (pass a pool with a short time
+limit for long-horizon suites). A broken contract raises ``AssertionError("EnvPool contract:
+...")`` naming what broke.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -18,24 +28,11 @@ from numpy.typing import NDArray
 from drats.domain.errors import DratsError, InvalidInputError, UnknownTaskError
 from drats.domain.ports import EnvPool
 from drats.domain.types import PoolStep
+from drats.testing.assertions import Case, Contract, npz_roundtrip
 
 PoolFactory = Callable[..., EnvPool]
 
-
-def _expect(condition: object, message: str) -> None:
-    if not condition:
-        raise AssertionError(f"EnvPool contract: {message}")
-
-
-def _raises(kind: type[BaseException], call: Callable[[], object], what: str) -> None:
-    try:
-        call()
-    except kind:
-        return
-    except Exception as err:  # a different error is a contract failure too
-        message = f"EnvPool contract: {what}: raised {err!r}, not {kind.__name__}"
-        raise AssertionError(message) from err
-    raise AssertionError(f"EnvPool contract: {what}: accepted, expected {kind.__name__}")
+_c = Contract("EnvPool")
 
 
 def random_actions(pool: EnvPool, rng: np.random.Generator) -> NDArray[Any]:
@@ -47,23 +44,23 @@ def random_actions(pool: EnvPool, rng: np.random.Generator) -> NDArray[Any]:
 
 
 def _check_obs(pool: EnvPool, obs: Any, tasks: NDArray[np.int64], what: str) -> None:
-    _expect(isinstance(obs, np.ndarray) and obs.dtype == np.float32, f"{what}: not float32")
-    _expect(obs.shape == (tasks.size, pool.obs_dim), f"{what}: shape {obs.shape}")
-    _expect(np.all(np.isfinite(obs)), f"{what}: not finite")
+    _c.expect(isinstance(obs, np.ndarray) and obs.dtype == np.float32, f"{what}: not float32")
+    _c.expect(obs.shape == (tasks.size, pool.obs_dim), f"{what}: shape {obs.shape}")
+    _c.expect(np.all(np.isfinite(obs)), f"{what}: not finite")
     onehot = obs[:, pool.obs_dim - pool.num_tasks :]
     want = np.eye(pool.num_tasks, dtype=np.float32)[tasks]
-    _expect(np.array_equal(onehot, want), f"{what}: the task one-hot does not follow the task")
+    _c.expect(np.array_equal(onehot, want), f"{what}: the task one-hot does not follow the task")
 
 
 def _check_step(pool: EnvPool, out: Any, tasks: NDArray[np.int64]) -> None:
     n = pool.num_slots
-    _expect(isinstance(out, PoolStep), "step must return a PoolStep")
+    _c.expect(isinstance(out, PoolStep), "step must return a PoolStep")
     _check_obs(pool, out.obs, tasks, "step obs")
     for name, dtype in (("rewards", np.float32), ("terminated", np.bool_), ("truncated", np.bool_)):
         arr = getattr(out, name)
-        _expect(arr.dtype == dtype and arr.shape == (n,), f"step {name}: wrong dtype or shape")
-    _expect(np.array_equal(out.task_ids, tasks), "step task_ids differ from the slots' tasks")
-    _expect(np.all(np.isfinite(out.rewards)), "step rewards not finite")
+        _c.expect(arr.dtype == dtype and arr.shape == (n,), f"step {name}: wrong dtype or shape")
+    _c.expect(np.array_equal(out.task_ids, tasks), "step task_ids differ from the slots' tasks")
+    _c.expect(np.all(np.isfinite(out.rewards)), "step rewards not finite")
 
 
 def _rollout(
@@ -87,17 +84,17 @@ def _rollout(
         lengths += 1
         ended = np.flatnonzero(out.terminated | out.truncated)
         eps = out.episodes
-        _expect(len(eps) == ended.size, "one EpisodeStats entry per ended slot")
-        _expect(
+        _c.expect(len(eps) == ended.size, "one EpisodeStats entry per ended slot")
+        _c.expect(
             np.array_equal(eps.task_ids, tasks[ended]),
             "episodes must come one per ended slot, in increasing slot order, with its task",
         )
-        _expect(
+        _c.expect(
             np.allclose(eps.returns, running[ended], atol=1e-4, rtol=1e-5),
             "episode returns must be the undiscounted sums of the step rewards",
         )
-        _expect(np.array_equal(eps.lengths, lengths[ended]), "episode lengths")
-        _expect(eps.successes.dtype == np.bool_, "episode successes must be bool")
+        _c.expect(np.array_equal(eps.lengths, lengths[ended]), "episode lengths")
+        _c.expect(eps.successes.dtype == np.bool_, "episode successes must be bool")
         finished += list(
             zip(
                 eps.task_ids.tolist(),
@@ -111,7 +108,7 @@ def _rollout(
         if ended.size:
             if not refused:  # the first time slots end, stepping them again must be refused
                 refused = True
-                _raises(
+                _c.raises(
                     InvalidInputError,
                     lambda: pool.step(random_actions(pool, rng)),
                     "stepping a slot whose episode ended",
@@ -125,7 +122,7 @@ def _rollout(
             seen.append(first)
         if len(finished) >= 2 * n:
             break
-    _expect(finished, f"no episode ended within {max_steps} random steps")
+    _c.expect(finished, f"no episode ended within {max_steps} random steps")
     return seen, finished
 
 
@@ -134,7 +131,7 @@ def _check_bad_input(pool: EnvPool) -> None:
     pool.reset(np.zeros(n, dtype=np.int64))
     rng = np.random.default_rng(0)
     good = random_actions(pool, rng)
-    cases: list[tuple[type[BaseException], Callable[[], object], str]] = [
+    cases: list[Case] = [
         (UnknownTaskError, lambda: pool.reset(np.full(n, k, dtype=np.int64)), "reset: task K"),
         (UnknownTaskError, lambda: pool.reset_slots([0], [-1]), "reset_slots: task -1"),
         (UnknownTaskError, lambda: pool.reset_slots([n], [0]), "reset_slots: slot N"),
@@ -146,17 +143,9 @@ def _check_bad_input(pool: EnvPool) -> None:
         nan[0, 0] = np.nan
         cases.append((InvalidInputError, lambda: pool.step(nan), "step: NaN action"))
     for kind, call, what in cases:
-        _raises(kind, call, what)
+        _c.raises(kind, call, what)
     out = pool.step(good)  # a refused call changes nothing: the pool still steps
     _check_step(pool, out, np.zeros(n, dtype=np.int64))
-
-
-def _roundtrip(state: dict[str, Any]) -> dict[str, Any]:
-    buf = io.BytesIO()
-    np.savez(buf, **state)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
 
 
 def _check_state(make: PoolFactory, n: int, max_steps: int) -> None:
@@ -169,18 +158,17 @@ def _check_state(make: PoolFactory, n: int, max_steps: int) -> None:
             out = pool.step(random_actions(pool, rng))
             ended = np.flatnonzero(out.terminated | out.truncated)
             pool.reset_slots(ended, tasks[ended])
-        twin.load_state_dict(_roundtrip(pool.state_dict()))
+        twin.load_state_dict(npz_roundtrip(pool.state_dict()))
         if pool.restores_episodes:
             actions = random_actions(pool, rng)
             a, b = pool.step(actions), twin.step(actions)
-            _expect(np.array_equal(a.obs, b.obs), "a restored pool steps differently")
-            _expect(np.array_equal(a.rewards, b.rewards), "a restored pool rewards differently")
-        else:
-            a_obs, b_obs = pool.reset(tasks), twin.reset(tasks)
-            _expect(np.array_equal(a_obs, b_obs), "a restored pool resets differently")
+            _c.expect(np.array_equal(a.obs, b.obs), "a restored pool steps differently")
+            _c.expect(np.array_equal(a.rewards, b.rewards), "a restored pool rewards differently")
+        a_obs, b_obs = pool.reset(tasks), twin.reset(tasks)  # its random streams came back too
+        _c.expect(np.array_equal(a_obs, b_obs), "a restored pool resets differently")
         bad = dict(pool.state_dict())
         bad.pop(sorted(bad)[0])
-        _raises(DratsError, lambda: twin.load_state_dict(bad), "load: a state with a key missing")
+        _c.raises(DratsError, lambda: twin.load_state_dict(bad), "load: a state with a key missing")
     finally:
         pool.close()
         twin.close()
@@ -190,10 +178,10 @@ def check_env_pool(make: PoolFactory, *, num_slots: int = 3, max_steps: int = 10
     """Check an EnvPool adapter built by ``make(num_slots, *, seed)``."""
     pool = make(num_slots, seed=0)
     try:
-        _expect(isinstance(pool, EnvPool), "the adapter does not implement EnvPool")
-        _expect(pool.num_slots == num_slots, "num_slots is wrong")
-        _expect(len(pool.task_names) == pool.num_tasks >= 1, "task_names must have K names")
-        _expect(pool.obs_dim > pool.num_tasks and pool.action_dim >= 1, "obs_dim / action_dim")
+        _c.expect(isinstance(pool, EnvPool), "the adapter does not implement EnvPool")
+        _c.expect(pool.num_slots == num_slots, "num_slots is wrong")
+        _c.expect(len(pool.task_names) == pool.num_tasks >= 1, "task_names must have K names")
+        _c.expect(pool.obs_dim > pool.num_tasks and pool.action_dim >= 1, "obs_dim / action_dim")
         seen, finished = _rollout(pool, 0, max_steps)
         _check_bad_input(pool)
     finally:
@@ -207,5 +195,5 @@ def check_env_pool(make: PoolFactory, *, num_slots: int = 3, max_steps: int = 10
     same = len(seen) == len(seen2) and all(
         np.array_equal(a, b) for a, b in zip(seen, seen2, strict=False)
     )
-    _expect(same and finished == finished2, "the same seed and actions gave different episodes")
+    _c.expect(same and finished == finished2, "the same seed and actions gave different episodes")
     _check_state(make, num_slots, max_steps)

@@ -1,18 +1,26 @@
-"""Reusable contract checkers: call one on a factory of your adapter to prove that it honours
-its port. Each check raises ``AssertionError`` with a message naming what broke (no bare
-``assert``, so they also work under ``python -O``).
+"""Contract checker for the ReplayBuffer port: ``check_replay_buffer(make)`` proves that a
+replay adapter honours :class:`drats.domain.ports.ReplayBuffer` (accounting, batch layout,
+per-task FIFO, priorities and weights, typed errors that leave the buffer unchanged,
+reproducible sampling and state dicts).
 
-    check_replay_buffer(MyReplay)   # MyReplay(num_tasks, capacity_per_task, obs_shape,
-                                    #          action_shape, *, alpha, seed)
-    check_task_sampler(MySampler)   # MySampler(num_tasks, *, seed)
+A third-party adapter passes a factory that builds a fresh buffer on every call::
 
-Every factory call must build a fresh object. Bad input must raise the classes of
-:mod:`drats.domain.errors` and leave the object's ``state_dict()`` unchanged.
+    make(num_tasks, capacity_per_task, obs_shape, action_shape, *, alpha, seed) -> ReplayBuffer
+
+    from drats.testing import check_replay_buffer
+
+    def test_my_replay_honours_the_port() -> None:
+        check_replay_buffer(MyReplay)                       # prioritized: alpha 0 and 0.6
+        check_replay_buffer(MyUniform, prioritized=False)   # uniform only: alpha 0
+
+Bad input must raise the classes of :mod:`drats.domain.errors` and leave ``state_dict()``
+unchanged. A broken contract raises ``AssertionError("ReplayBuffer contract: ...")`` naming
+what broke.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,48 +33,16 @@ from drats.domain.errors import (
     InvalidInputError,
     UnknownTaskError,
 )
-from drats.domain.ports import ReplayBuffer, TaskSampler
+from drats.domain.ports import ReplayBuffer
 from drats.domain.types import Batch
+from drats.testing.assertions import Case, Contract, same_state
 
 ReplayFactory = Callable[..., ReplayBuffer]
-SamplerFactory = Callable[..., TaskSampler]
-Case = tuple[type[BaseException], Callable[[], object], str]
 
 OBS, ACT = (2, 3), 2
 
+_c = Contract("ReplayBuffer")
 
-def _expect(condition: object, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
-
-
-def _same_state(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    if a.keys() != b.keys():
-        return False
-    return all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
-
-
-def _raises(kind: type[BaseException], call: Callable[[], object], what: str) -> None:
-    try:
-        call()
-    except kind:
-        return
-    except Exception as err:  # any other error is a contract failure
-        raise AssertionError(
-            f"{what}: expected {kind.__name__}, got {type(err).__name__}: {err}"
-        ) from err
-    raise AssertionError(f"{what}: expected {kind.__name__}, nothing was raised")
-
-
-def _rejects_unchanged(obj: Any, cases: list[Case]) -> None:
-    """Every case raises its error class and leaves ``obj.state_dict()`` as it was."""
-    before = obj.state_dict()
-    for kind, call, what in cases:
-        _raises(kind, call, what)
-        _expect(_same_state(before, obj.state_dict()), f"{what}: the failed call changed state")
-
-
-# --------------------------------------------------------------------------- replay buffer
 
 Transitions = tuple[
     NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]
@@ -92,11 +68,11 @@ def _transitions(ids: list[int], first: int) -> Transitions:
 def _serials(batch: Batch) -> NDArray[np.int64]:
     """The serial number of each sampled row, after checking all its fields agree."""
     serial = batch.obs.reshape(len(batch), -1)[:, 0]
-    _expect(np.all(batch.obs == serial[:, None, None]), "obs rows were mixed up")
-    _expect(np.all(batch.actions == -serial[:, None]), "actions do not match their obs")
-    _expect(np.all(batch.rewards == serial * 10), "rewards do not match their obs")
-    _expect(np.all(batch.next_obs == batch.obs + 0.5), "next_obs does not match its obs")
-    _expect(np.all(batch.terminated == serial % 2), "terminated does not match its obs")
+    _c.expect(np.all(batch.obs == serial[:, None, None]), "obs rows were mixed up")
+    _c.expect(np.all(batch.actions == -serial[:, None]), "actions do not match their obs")
+    _c.expect(np.all(batch.rewards == serial * 10), "rewards do not match their obs")
+    _c.expect(np.all(batch.next_obs == batch.obs + 0.5), "next_obs does not match its obs")
+    _c.expect(np.all(batch.terminated == serial % 2), "terminated does not match its obs")
     return serial.astype(np.int64)
 
 
@@ -113,39 +89,39 @@ def _check_batch_layout(batch: Batch, counts: NDArray[np.int64], capacity: int) 
         ("weights", (b,), np.float32),
     ):
         arr = getattr(batch, name)
-        _expect(isinstance(arr, np.ndarray), f"Batch.{name} is not a numpy array")
-        _expect(arr.shape == shape, f"Batch.{name} has shape {arr.shape}, expected {shape}")
-        _expect(arr.dtype == kind, f"Batch.{name} has dtype {arr.dtype}, expected {kind}")
+        _c.expect(isinstance(arr, np.ndarray), f"Batch.{name} is not a numpy array")
+        _c.expect(arr.shape == shape, f"Batch.{name} has shape {arr.shape}, expected {shape}")
+        _c.expect(arr.dtype == kind, f"Batch.{name} has dtype {arr.dtype}, expected {kind}")
     expected_ids = np.repeat(np.arange(counts.size), counts)
-    _expect(np.array_equal(batch.task_ids, expected_ids), "rows are not grouped by task id")
-    _expect(
+    _c.expect(np.array_equal(batch.task_ids, expected_ids), "rows are not grouped by task id")
+    _c.expect(
         np.array_equal(batch.indices // capacity, batch.task_ids),
         "an index is not task * capacity_per_task + slot",
     )
     if b:
         w = batch.weights
-        _expect(np.all((w > 0) & (w <= 1)), "weights must lie in (0, 1]")
-        _expect(w.max() == 1.0, "the largest weight must be exactly 1")
+        _c.expect(np.all((w > 0) & (w <= 1)), "weights must lie in (0, 1]")
+        _c.expect(w.max() == 1.0, "the largest weight must be exactly 1")
 
 
 def _check_accounting(make: ReplayFactory, alpha: float) -> None:
     buf = make(3, 4, OBS, ACT, alpha=alpha, seed=0)
-    _expect(isinstance(buf, ReplayBuffer), "the adapter does not implement ReplayBuffer")
-    _expect(
+    _c.expect(isinstance(buf, ReplayBuffer), "the adapter does not implement ReplayBuffer")
+    _c.expect(
         (buf.num_tasks, buf.capacity_per_task, buf.obs_shape, buf.action_shape)
         == (3, 4, OBS, (ACT,)),
         "num_tasks, capacity_per_task, obs_shape or action_shape is wrong",
     )
-    _expect(buf.alpha == alpha, f"alpha is {buf.alpha}, expected {alpha}")
-    _expect(len(buf) == 0 and buf.sizes().tolist() == [0, 0, 0], "a new buffer is not empty")
+    _c.expect(buf.alpha == alpha, f"alpha is {buf.alpha}, expected {alpha}")
+    _c.expect(len(buf) == 0 and buf.sizes().tolist() == [0, 0, 0], "a new buffer is not empty")
     buf.add(*_transitions([], first=0))  # an empty batch is fine
     buf.add(*_transitions([0, 1, 0, 0, 0, 0, 0], first=0))  # task 0 gets 6 > capacity 4
-    _expect(buf.size(0) == 4 and buf.size(1) == 1 and buf.size(2) == 0, "sizes are wrong")
-    _expect(len(buf) == 5, f"len is {len(buf)}, expected 5")
+    _c.expect(buf.size(0) == 4 and buf.size(1) == 1 and buf.size(2) == 0, "sizes are wrong")
+    _c.expect(len(buf) == 5, f"len is {len(buf)}, expected 5")
     sizes = buf.sizes()
-    _expect(sizes.dtype == np.int64 and sizes.tolist() == [4, 1, 0], "sizes() is wrong")
+    _c.expect(sizes.dtype == np.int64 and sizes.tolist() == [4, 1, 0], "sizes() is wrong")
     sizes[:] = 0
-    _expect(buf.size(0) == 4, "sizes() must return a copy")
+    _c.expect(buf.size(0) == 4, "sizes() must return a copy")
     counts = np.array([40, 3, 0])
     _check_batch_layout(buf.sample(counts), counts, 4)
     empty = buf.sample(np.zeros(3, dtype=np.int64))
@@ -164,12 +140,12 @@ def _check_fifo(make: ReplayFactory, alpha: float) -> None:
     for _ in range(5):
         batch = buf.sample(np.array([40, 10]))
         for idx, s in zip(batch.indices.tolist(), _serials(batch).tolist(), strict=True):
-            _expect(serial_at.setdefault(idx, s) == s, f"FIFO: index {idx} gave two rows")
+            _c.expect(serial_at.setdefault(idx, s) == s, f"FIFO: index {idx} gave two rows")
     for task, serials in order.items():
         alive = serials[-cap:]
         want = {task * cap + serials.index(s) % cap: s for s in alive}
         got = {i: s for i, s in serial_at.items() if i // cap == task}
-        _expect(
+        _c.expect(
             got == want,
             f"FIFO: task {task} holds (index -> serial) {got}, expected {want}; the k-th "
             "transition of a task must sit in slot k % capacity and the oldest go first",
@@ -182,15 +158,15 @@ def _check_priorities(make: ReplayFactory) -> None:
     indices = np.arange(20)  # task 0, slots 0..19 hold serials 0..19 (checked by _check_fifo)
     buf.update_priorities(indices, np.where(indices == 7, 1e6, 1e-3))
     hits = np.mean(_serials(buf.sample(np.array([200, 0]))) == 7)
-    _expect(hits > 0.9, f"a 1e9x larger priority drew only {hits:.0%} of its task's rows")
+    _c.expect(hits > 0.9, f"a 1e9x larger priority drew only {hits:.0%} of its task's rows")
     buf.update_priorities(indices, np.linspace(0.1, 9.0, 20))
     mixed = buf.sample(np.array([20, 5]))
     _check_batch_layout(mixed, np.array([20, 5]), 32)
-    _expect(mixed.weights.min() < 0.9, "rows of unequal priority must get unequal weights")
+    _c.expect(mixed.weights.min() < 0.9, "rows of unequal priority must get unequal weights")
     uniform = make(2, 32, OBS, ACT, alpha=0.0, seed=1)
     uniform.add(*_transitions([0] * 20, first=0))
     uniform.update_priorities(indices, np.linspace(0.1, 9, 20))
-    _expect(np.all(uniform.sample(np.array([30, 0])).weights == 1.0), "alpha=0 needs weights 1")
+    _c.expect(np.all(uniform.sample(np.array([30, 0])).weights == 1.0), "alpha=0 needs weights 1")
 
 
 def _check_bad_input(make: ReplayFactory, alpha: float) -> None:
@@ -249,10 +225,10 @@ def _check_bad_input(make: ReplayFactory, alpha: float) -> None:
             "update: good then bad priority",
         )
     )
-    _rejects_unchanged(buf, cases)
+    _c.rejects_unchanged(buf, cases)
     empty = make(2, 8, OBS, ACT, alpha=alpha, seed=2)
     empty.add(*_transitions([0], first=0))
-    _rejects_unchanged(
+    _c.rejects_unchanged(
         empty, [(EmptyTaskError, lambda: empty.sample(np.array([1, 1])), "sample: empty task")]
     )
 
@@ -265,30 +241,32 @@ def _check_state(make: ReplayFactory, alpha: float) -> None:
     state = buf.state_dict()
     twin = make(3, 16, OBS, ACT, alpha=alpha, seed=99)
     twin.load_state_dict(state)
-    _expect(_same_state(state, twin.state_dict()), "a restored buffer has another state dict")
+    _c.expect(same_state(state, twin.state_dict()), "a restored buffer has another state dict")
     counts = np.array([7, 3, 9])
     x, y = buf.sample(counts), twin.sample(counts)
-    _expect(np.array_equal(x.indices, y.indices), "a restored buffer sampled differently")
-    _expect(np.array_equal(_serials(x), _serials(y)), "a restored buffer holds other data")
-    _expect(np.array_equal(x.weights, y.weights), "a restored buffer gave other weights")
+    _c.expect(np.array_equal(x.indices, y.indices), "a restored buffer sampled differently")
+    _c.expect(np.array_equal(_serials(x), _serials(y)), "a restored buffer holds other data")
+    _c.expect(np.array_equal(x.weights, y.weights), "a restored buffer gave other weights")
     same_seed = make(3, 16, OBS, ACT, alpha=alpha, seed=3)
     same_seed.add(*_transitions([0, 1, 2] * 7, first=0))
-    _expect(
+    _c.expect(
         np.array_equal(same_seed.sample(np.array([5, 5, 5])).indices, b.indices),
         "the same seed and operations gave different samples",
     )
     for array in state.values():  # the state dict must hold copies
         if isinstance(array, np.ndarray) and array.dtype.kind == "f":
             array[...] = 0
-    _expect(_same_state(buf.state_dict(), twin.state_dict()), "state_dict() shares memory")
+    _c.expect(same_state(buf.state_dict(), twin.state_dict()), "state_dict() shares memory")
 
     other = make(4, 16, OBS, ACT, alpha=alpha, seed=3)
     fresh = buf.state_dict()
     bad_sizes = {**fresh, "sizes": np.full(3, 17, dtype=np.int64)}
     bad_obs = {**fresh, "obs": np.full_like(fresh["obs"], np.nan)}
     missing = {k: v for k, v in fresh.items() if k != "priorities"}
-    _rejects_unchanged(other, [(CheckpointError, lambda: other.load_state_dict(fresh), "load: K")])
-    _rejects_unchanged(
+    _c.rejects_unchanged(
+        other, [(CheckpointError, lambda: other.load_state_dict(fresh), "load: K")]
+    )
+    _c.rejects_unchanged(
         twin,
         [
             (CheckpointError, lambda: twin.load_state_dict(missing), "load: missing key"),
@@ -308,98 +286,3 @@ def check_replay_buffer(make: ReplayFactory, *, prioritized: bool = True) -> Non
         _check_state(make, alpha)
     if prioritized:
         _check_priorities(make)
-
-
-# --------------------------------------------------------------------------- task sampler
-
-
-def _check_simplex(q: Any, k: int, what: str) -> None:
-    _expect(isinstance(q, np.ndarray) and q.dtype == np.float64, f"{what}: not a float64 array")
-    _expect(q.shape == (k,), f"{what}: shape {q.shape}, expected ({k},)")
-    _expect(np.all(q >= 0) and abs(q.sum() - 1.0) < 1e-9, f"{what}: not a probability vector")
-
-
-def _feed(sampler: TaskSampler, rng: np.random.Generator) -> None:
-    ids = sampler.sample(12)
-    sampler.observe(ids, rng.normal(100.0 * (ids + 1), 10.0), rng.random(12) < 0.5)
-    sampler.update()
-
-
-def _check_sampler_basics(make: SamplerFactory, k: int) -> None:
-    sampler = make(k, seed=0)
-    _expect(isinstance(sampler, TaskSampler), "the adapter does not implement TaskSampler")
-    _expect(sampler.num_tasks == k, "num_tasks is wrong")
-    _check_simplex(sampler.probs, k, "initial probs")
-    gaps = sampler.gaps
-    _expect(gaps.dtype == np.float64 and gaps.shape == (k,), "gaps must be float64[K]")
-    draws = sampler.sample(1000)
-    _expect(draws.dtype == np.int64 and draws.shape == (1000,), "sample: wrong dtype or shape")
-    _expect(draws.min() >= 0 and draws.max() < k, "sample: task id out of range")
-    _expect(sampler.sample(0).shape == (0,), "sample(0) must be empty")
-    _expect(np.array_equal(make(k, seed=0).sample(1000), draws), "the same seed drew differently")
-    q = sampler.probs
-    q[:] = 0
-    _check_simplex(sampler.probs, k, "probs after changing a returned copy")
-
-
-def _check_sampler_updates(make: SamplerFactory, k: int) -> None:
-    sampler = make(k, seed=1)
-    rng = np.random.default_rng(0)
-    for _ in range(3):
-        _feed(sampler, rng)
-        _check_simplex(sampler.probs, k, "probs after update")
-    sampler.observe(np.array([], dtype=np.int64), np.array([]), np.array([], dtype=bool))
-    q = sampler.update()
-    _check_simplex(q, k, "update() return value")
-    _expect(np.array_equal(q, sampler.probs), "update() must return the new probs")
-
-
-def _check_sampler_bad_input(make: SamplerFactory, k: int) -> None:
-    sampler = make(k, seed=2)
-    _feed(sampler, np.random.default_rng(2))
-    ids = np.array([0, k - 1])
-    _rejects_unchanged(
-        sampler,
-        [
-            (UnknownTaskError, lambda: sampler.observe([0, k], [1.0, 2.0], [1, 0]), "task id K"),
-            (UnknownTaskError, lambda: sampler.observe([-1], [1.0], [1]), "task id -1"),
-            (InvalidDtypeError, lambda: sampler.observe([0.0, 1.0], [1, 2], [1, 0]), "float ids"),
-            (InvalidDtypeError, lambda: sampler.observe([True], [1.0], [1]), "bool ids"),
-            (InvalidInputError, lambda: sampler.observe(ids, [1.0], [1, 0]), "lengths differ"),
-            (InvalidInputError, lambda: sampler.observe(ids, [1.0, np.nan], [1, 0]), "NaN"),
-            (InvalidInputError, lambda: sampler.observe(ids, [1.0, 2.0], [1, 2]), "success 2"),
-            (InvalidInputError, lambda: sampler.sample(-1), "negative draw count"),
-        ],
-    )
-
-
-def _check_sampler_state(make: SamplerFactory, k: int) -> None:
-    sampler = make(k, seed=3)
-    _feed(sampler, np.random.default_rng(3))
-    sampler.sample(7)
-    twin = make(k, seed=123)
-    twin.load_state_dict(sampler.state_dict())
-    _expect(np.array_equal(twin.sample(500), sampler.sample(500)), "restored draws differ")
-    _feed(twin, np.random.default_rng(1))
-    _feed(sampler, np.random.default_rng(1))
-    _expect(np.allclose(twin.probs, sampler.probs, rtol=0, atol=1e-12), "restored update differs")
-    _expect(np.array_equal(twin.sample(100), sampler.sample(100)), "restored draws differ")
-    other = make(k + 1, seed=0)
-    state = sampler.state_dict()
-    missing = dict(state)
-    missing.pop(sorted(missing)[0])
-    _rejects_unchanged(
-        other, [(CheckpointError, lambda: other.load_state_dict(state), "load: other K")]
-    )
-    _rejects_unchanged(
-        twin, [(CheckpointError, lambda: twin.load_state_dict(missing), "load: missing key")]
-    )
-
-
-def check_task_sampler(make: SamplerFactory) -> None:
-    """Check a TaskSampler adapter built by ``make(num_tasks, *, seed)``."""
-    for k in (1, 5):
-        _check_sampler_basics(make, k)
-        _check_sampler_updates(make, k)
-        _check_sampler_bad_input(make, k)
-        _check_sampler_state(make, k)

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from drats.adapters.envs.slot_pool import EnvFamily, SlotEnvPool
+from drats.adapters.envs.family import EnvFamily
+from drats.adapters.envs.slot_pool import SlotEnvPool
 from drats.domain.checks import as_flag, as_positive_int, as_slot_count
 from drats.domain.errors import ConfigError
 

@@ -41,8 +41,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from drats.adapters.envs.family import EnvFamily
 from drats.adapters.envs.process_pool import ProcessEnvPool
-from drats.adapters.envs.slot_pool import EnvFamily, SlotEnvPool
+from drats.adapters.envs.slot_pool import SlotEnvPool
 from drats.domain.checks import as_flag, as_positive_int, as_seed, as_slot_count
 from drats.domain.errors import ConfigError
 from drats.domain.ports import EnvPool, StateDict

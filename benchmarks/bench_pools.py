@@ -67,7 +67,8 @@ def _stock(strategy: str) -> tuple[Callable[[], None], Callable[[], None]]:
 
 
 def _pool(backend: str) -> tuple[Callable[[], None], Callable[[], None]]:
-    pool = MetaWorldEnvPool("mt10", SLOTS, seed=0, backend=backend, num_workers=2)
+    workers = 2 if backend == "process" else None  # num_workers is a process-backend option
+    pool = MetaWorldEnvPool("mt10", SLOTS, seed=0, backend=backend, num_workers=workers)
     tasks = np.arange(SLOTS, dtype=np.int64)
     pool.reset(tasks)
     rng = np.random.default_rng(0)

@@ -17,11 +17,12 @@ import pytest
 
 gym = pytest.importorskip("gymnasium")
 
-from drats.adapters.envs.gridworld import GridWorldEnvPool, make_gridworld4  # noqa: E402
+from drats.adapters.envs.family import EnvError, EnvFamily  # noqa: E402
+from drats.adapters.envs.gridworld import GridWorldEnvPool  # noqa: E402
 from drats.adapters.envs.gym_tasks import GymEnvPool  # noqa: E402
 from drats.adapters.envs.pointmass import PointMassEnvPool  # noqa: E402
 from drats.adapters.envs.process_pool import ProcessEnvPool, WorkerError  # noqa: E402
-from drats.adapters.envs.slot_pool import EnvError, EnvFamily, SlotEnvPool  # noqa: E402
+from drats.adapters.envs.slot_pool import SlotEnvPool  # noqa: E402
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError  # noqa: E402
 from drats.domain.limits import MAX_SLOTS  # noqa: E402
 
@@ -161,8 +162,6 @@ def test_gridworld_refuses_terminate_on_success_false() -> None:
     # Reaching the goal always ends a GridWorld episode: False cannot be honoured.
     with pytest.raises(ConfigError, match="terminate_on_success"):
         GridWorldEnvPool(2, terminate_on_success=False)
-    with pytest.raises(ConfigError, match="terminate_on_success"):
-        make_gridworld4(2, terminate_on_success=False)
     assert GridWorldEnvPool(2, terminate_on_success=True).num_slots == 2
 
 

@@ -106,3 +106,27 @@ def test_state_round_trip_and_rejection() -> None:
         twin.load_state_dict(bad)
     with pytest.raises(CheckpointError):
         GridWorldEnvPool(3).load_state_dict(pool.state_dict())
+
+
+def test_state_dict_layout_is_stable() -> None:
+    # The layout checkpoints hold: a state written in this form loads and plays on.
+    state = {
+        "kind": "gridworld4",
+        "num_slots": 2,
+        "pos": np.array([[1, 0], [2, 3]], dtype=np.int64),
+        "tasks": np.array([2, 3], dtype=np.int64),
+        "steps": np.array([1, 14], dtype=np.int64),
+        "returns": np.array([-0.001, -0.014]),
+        "live": np.array([True, True]),
+    }
+    pool = GridWorldEnvPool(2)
+    pool.load_state_dict(state)
+    saved = pool.state_dict()
+    assert list(saved) == list(state)
+    assert all(np.asarray(saved[k]).dtype == np.asarray(v).dtype for k, v in state.items())
+    out = pool.step([RIGHT, UP])
+    assert out.obs[0, 1 * 5 + 1] == 1.0  # (1, 0) -> (1, 1)
+    assert out.obs[1, 1 * 5 + 3] == 1.0  # (2, 3) -> (1, 3)
+    assert out.truncated.tolist() == [False, True]
+    assert out.episodes.returns[0] == pytest.approx(-0.015)
+    assert out.episodes.lengths.tolist() == [15]

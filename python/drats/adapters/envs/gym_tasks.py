@@ -1,6 +1,8 @@
 """EnvPool over a list of Gymnasium env ids (``GymEnvPool``): observations padded to the widest
 task plus the task one-hot, actions in [-1, 1] rescaled to each task's bounds; the slot
-machinery (lazy env reuse, no autoreset, explicit seeding) is :class:`SlotEnvPool`'s.
+machinery (lazy env reuse, no autoreset, explicit seeding) is :class:`SlotEnvPool`'s, in this
+process or, with ``backend="process"``, in worker processes
+(:func:`~drats.adapters.envs.factory.make_family_pool`).
 
 Call sequence (the :class:`~drats.domain.ports.EnvPool` port's)::
 
@@ -15,13 +17,13 @@ Call sequence (the :class:`~drats.domain.ports.EnvPool` port's)::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from drats.adapters.envs.slot_pool import EnvFamily, SlotEnvPool
-from drats.domain.checks import as_flag, as_positive_int, as_slot_count
+from drats.adapters.envs.factory import FamilyEnvPool, PoolOptions
+from drats.adapters.envs.family import EnvFamily
 from drats.domain.errors import ConfigError
 
 
@@ -89,8 +91,8 @@ def _env_ids(env_ids: object) -> tuple[str, ...]:
     return tuple(str(e) for e in ids)
 
 
-class GymEnvPool(SlotEnvPool):
-    """EnvPool over a list of Gymnasium env ids, one task per id, stepped in this process.
+class GymEnvPool(FamilyEnvPool):
+    """EnvPool over a list of Gymnasium env ids, one task per id.
 
     Every env must have a Box action space (actions float32[N, max width] in [-1, 1],
     rescaled to each env's bounds, extra entries ignored), or every env a Discrete action
@@ -106,13 +108,19 @@ class GymEnvPool(SlotEnvPool):
         max_episode_steps: episode time limit for every task (None: each env's default).
         terminate_on_success: end an episode (terminated=True) on its first success step
             (True or False).
-        max_idle_envs: idle env instances kept for reuse (None: ``num_slots``).
+        backend: ``"inprocess"`` (all slots stepped here) or ``"process"`` (``num_workers``
+            worker processes, each hosting a contiguous share of the slots); both give the
+            same results for the same seed and actions.
+        num_workers: worker processes of the process backend, in [1, N]; None means
+            ``min(2, N)``. Refused with ``backend="inprocess"``.
+        max_idle_envs: idle env instances kept for reuse, per worker on the process backend
+            (None: one per slot).
 
     Raises:
         ConfigError: an unknown or repeated env id (with Gymnasium's message for an unknown
-            one), an unsupported space (naming the env id) or a bad setting (``num_slots``
-            above :data:`~drats.domain.checks.MAX_SLOTS` included). The cheap settings are
-            checked before any env is built.
+            one), an unsupported space (naming the env id) or a bad or inapplicable setting
+            (``num_slots`` above :data:`~drats.domain.checks.MAX_SLOTS` included). The cheap
+            settings are checked before any env is built.
     """
 
     def __init__(
@@ -123,23 +131,21 @@ class GymEnvPool(SlotEnvPool):
         seed: int = 0,
         max_episode_steps: int | None = None,
         terminate_on_success: bool = False,
+        backend: Literal["inprocess", "process"] = "inprocess",
+        num_workers: int | None = None,
         max_idle_envs: int | None = None,
     ) -> None:
-        n = as_slot_count(num_slots)  # before any env is built
-        steps = (
-            None
-            if max_episode_steps is None
-            else as_positive_int(max_episode_steps, "max_episode_steps")
-        )
-        stop = as_flag(terminate_on_success, "terminate_on_success")
-        super().__init__(
-            GymFamily(env_ids, steps),
-            n,
+        options = PoolOptions.check(  # before any env is built
+            GymFamily.kind,
+            num_slots,
+            backend=backend,
+            num_workers=num_workers,
             seed=seed,
-            max_episode_steps=steps,
-            terminate_on_success=stop,
+            max_episode_steps=max_episode_steps,
+            terminate_on_success=terminate_on_success,
             max_idle_envs=max_idle_envs,
         )
+        super().__init__(GymFamily(env_ids, options.max_episode_steps), options)
 
 
 __all__ = ["GymEnvPool", "GymFamily"]

@@ -26,7 +26,7 @@ What the stock package does, and what this pool does instead:
   one-hot (``obs_dim = 39 + K``); actions are 4-d in [-1, 1] (Meta-World's own bounds).
 
 ``backend="process"`` runs the slots in ``num_workers`` worker processes
-(:class:`~drats.adapters.envs.process_pool.ProcessEnvPool`); both backends give identical results
+(:func:`~drats.adapters.envs.factory.make_family_pool`); both backends give identical results
 for the same seed and actions. MuJoCo state is not snapshotted: ``restores_episodes`` is False,
 so after ``load_state_dict`` the caller resets every slot (the restored slot RNGs make the
 resets reproducible).
@@ -35,22 +35,20 @@ resets reproducible).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from drats.adapters.envs.process_pool import ProcessEnvPool
-from drats.adapters.envs.slot_pool import EnvFamily, SlotEnvPool
-from drats.domain.checks import as_flag, as_positive_int, as_seed, as_slot_count
+from drats.adapters.envs.factory import FamilyEnvPool, PoolOptions
+from drats.adapters.envs.family import EnvFamily
+from drats.domain.checks import as_positive_int
 from drats.domain.errors import ConfigError
-from drats.domain.ports import EnvPool, StateDict
-from drats.domain.types import PoolStep
 
 #: Goal variants per task in stock Meta-World benchmarks.
 NUM_VARIANTS = 50
-SUITES = ("mt10", "mt50")
+#: The suites and their task counts.
+SUITES = {"mt10": 10, "mt50": 50}
 
 
 @functools.lru_cache(maxsize=4)
@@ -83,8 +81,8 @@ class MetaWorldFamily(EnvFamily):
     """
 
     def __init__(self, suite: str, seed: int, max_episode_steps: int) -> None:
-        if suite not in SUITES:
-            raise ConfigError(f"suite must be one of {SUITES}, got {suite!r}")
+        if not isinstance(suite, str) or suite not in SUITES:
+            raise ConfigError(f"suite must be one of {tuple(SUITES)}, got {suite!r}")
         try:
             import metaworld  # noqa: F401
         except ImportError as err:
@@ -125,7 +123,7 @@ class MetaWorldFamily(EnvFamily):
         return obs
 
 
-class MetaWorldEnvPool(EnvPool):
+class MetaWorldEnvPool(FamilyEnvPool):
     """Meta-World MT10 / MT50 as an EnvPool: 39-d obs + task one-hot, 4-d actions, v2 reward.
 
     Args:
@@ -138,12 +136,16 @@ class MetaWorldEnvPool(EnvPool):
             False for training, True for evaluation.
         backend: ``"inprocess"`` (all slots stepped here) or ``"process"`` (``num_workers``
             worker processes, each hosting a contiguous share of the slots).
-        num_workers: worker processes of the process backend (1 <= num_workers <= N).
+        num_workers: worker processes of the process backend, in [1, N]; None means
+            ``min(2, N)``. Refused with ``backend="inprocess"``.
         max_episode_steps: episode length: step ``max_episode_steps`` is truncated (the
             default is the benchmark's 500; it is also set as each env's ``max_path_length``).
+        max_idle_envs: idle env instances kept for reuse, per worker on the process backend
+            (None: one per slot); each holds ~21 MB of model.
 
     Raises:
-        ConfigError: an unknown suite or backend, a bad setting, or metaworld not installed.
+        ConfigError: an unknown suite or backend, a bad or inapplicable setting (checked
+            before the benchmark is built), or metaworld not installed.
     """
 
     def __init__(
@@ -154,96 +156,24 @@ class MetaWorldEnvPool(EnvPool):
         seed: int = 0,
         terminate_on_success: bool = False,
         backend: Literal["inprocess", "process"] = "inprocess",
-        num_workers: int = 2,
+        num_workers: int | None = None,
         max_episode_steps: int = 500,
+        max_idle_envs: int | None = None,
     ) -> None:
-        if backend not in ("inprocess", "process"):
-            raise ConfigError(f"backend must be 'inprocess' or 'process', got {backend!r}")
+        if not isinstance(suite, str) or suite not in SUITES:
+            raise ConfigError(f"suite must be one of {tuple(SUITES)}, got {suite!r}")
         steps = as_positive_int(max_episode_steps, "max_episode_steps")
-        pool_seed = as_seed(seed)
-        slots = None if num_slots is None else as_slot_count(num_slots)  # before the benchmark
-        terminate_on_success = as_flag(terminate_on_success, "terminate_on_success")
-        family = MetaWorldFamily(suite, pool_seed, steps)
-        n = len(family.task_names) if slots is None else slots
-        self._backend = backend
-        self._pool: SlotEnvPool | ProcessEnvPool
-        if backend == "process":
-            self._pool = ProcessEnvPool(
-                family,
-                n,
-                seed=pool_seed,
-                max_episode_steps=steps,
-                terminate_on_success=terminate_on_success,
-                num_workers=num_workers,
-            )
-        else:
-            self._pool = SlotEnvPool(
-                family,
-                n,
-                seed=pool_seed,
-                max_episode_steps=steps,
-                terminate_on_success=terminate_on_success,
-            )
-
-    @property
-    def backend(self) -> str:
-        """``"inprocess"`` or ``"process"``."""
-        return self._backend
-
-    @property
-    def num_slots(self) -> int:
-        return self._pool.num_slots
-
-    @property
-    def num_tasks(self) -> int:
-        return self._pool.num_tasks
-
-    @property
-    def task_names(self) -> Sequence[str]:
-        return self._pool.task_names
-
-    @property
-    def obs_dim(self) -> int:
-        return self._pool.obs_dim
-
-    @property
-    def action_dim(self) -> int:
-        return self._pool.action_dim
-
-    @property
-    def discrete(self) -> bool:
-        return False
-
-    @property
-    def restores_episodes(self) -> bool:
-        return False
-
-    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
-        return self._pool.reset(task_ids)
-
-    def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
-        return self._pool.reset_slots(slots, task_ids)
-
-    def step(self, actions: ArrayLike) -> PoolStep:
-        return self._pool.step(actions)
-
-    def close(self) -> None:
-        self._pool.close()
-
-    def state_dict(self) -> StateDict:
-        """The backend's state dict; both backends use the same layout, so a checkpoint taken
-        with one loads into the other (see :meth:`SlotEnvPool.state_dict`)."""
-        return self._pool.state_dict()
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore slot RNGs and counters; then ``reset`` every slot before stepping."""
-        self._pool.load_state_dict(state)
-
-    def __enter__(self) -> MetaWorldEnvPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        options = PoolOptions.check(
+            f"metaworld-{suite}",
+            SUITES[suite] if num_slots is None else num_slots,
+            backend=backend,
+            num_workers=num_workers,
+            seed=seed,
+            max_episode_steps=steps,
+            terminate_on_success=terminate_on_success,
+            max_idle_envs=max_idle_envs,
+        )
+        super().__init__(MetaWorldFamily(suite, options.seed, steps), options)
 
 
 __all__ = ["NUM_VARIANTS", "MetaWorldEnvPool", "MetaWorldFamily"]

@@ -31,27 +31,15 @@ Observation (float32[7]): ``[x, y, steps / 50]`` followed by the task one-hot (4
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.domain.checks import (
-    NUMERIC_KINDS,
-    as_array,
-    as_flag,
-    as_reset_args,
-    as_seed,
-    as_slot_count,
-    check_finite,
-    check_shape,
-)
-from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
-from drats.domain.ports import EnvPool, StateDict
+from drats.adapters.envs.array_pool import ArrayEnvPool, EntrySpec
+from drats.domain.checks import NUMERIC_KINDS, as_array, as_flag, as_seed, check_finite, check_shape
 from drats.domain.rng import CounterRng
-from drats.domain.state_tree import as_state_arrays, check_state_config
-from drats.domain.types import EpisodeStats, PoolStep
 
 HORIZON = 50
 STEP_SIZE = 0.1
@@ -82,12 +70,13 @@ def crosses_wall(start: NDArray[np.float64], end: NDArray[np.float64]) -> NDArra
     return crossing
 
 
-class PointMassEnvPool(EnvPool):
+class PointMassEnvPool(ArrayEnvPool):
     """``num_slots`` PointMass-4 episodes stepped together in numpy; any slot plays any task.
 
     ``state_dict`` holds every slot's position, task, step count, running return, live and
     success flags and RNG state, so ``load_state_dict`` restores the episodes in flight exactly
-    (``restores_episodes`` is True) and the next resets draw the same start offsets.
+    (``restores_episodes`` is True) and the next resets draw the same start offsets. The pool
+    has no worker-process backend (see :func:`~drats.adapters.envs.factory.check_backend`).
 
     Args:
         num_slots: N >= 1 environment slots (at most :data:`~drats.domain.checks.MAX_SLOTS`).
@@ -98,36 +87,19 @@ class PointMassEnvPool(EnvPool):
     After ``close`` every call but ``close`` and ``state_dict`` raises InvalidInputError.
     """
 
-    restores_episodes = True
+    KIND = "pointmass"
+    TASK_NAMES = TASK_NAMES
+    HORIZON = HORIZON
     discrete = False
 
     def __init__(self, num_slots: int, *, seed: int = 0, terminate_on_success: bool = True) -> None:
-        self._n = as_slot_count(num_slots)
+        super().__init__(num_slots)
         base = as_seed(seed)
         self._terminate = as_flag(terminate_on_success, "terminate_on_success")
-        self._closed = False
         n = self._n
         self._rngs = [CounterRng(base + i) for i in range(n)]
         self._pos = np.zeros((n, 2), dtype=np.float64)
-        self._tasks = np.zeros(n, dtype=np.int64)
-        self._steps = np.zeros(n, dtype=np.int64)
-        self._returns = np.zeros(n, dtype=np.float64)
-        self._live = np.zeros(n, dtype=bool)
         self._succeeded = np.zeros(n, dtype=bool)
-
-    # ------------------------------------------------------------------------ description
-
-    @property
-    def num_slots(self) -> int:
-        return self._n
-
-    @property
-    def num_tasks(self) -> int:
-        return len(GOALS)
-
-    @property
-    def task_names(self) -> Sequence[str]:
-        return list(TASK_NAMES)
 
     @property
     def obs_dim(self) -> int:
@@ -146,129 +118,59 @@ class PointMassEnvPool(EnvPool):
         obs[np.arange(slots.size), 3 + self._tasks[slots]] = 1.0
         return obs
 
-    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
-        return self.reset_slots(np.arange(self._n), task_ids)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise InvalidInputError(f"{type(self).__name__} is closed")
-
-    def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
-        self._check_open()
-        where, ids = as_reset_args(slots, task_ids, self._n, self.num_tasks)
-        for slot in where.tolist():
+    def _start(self, slots: NDArray[np.int64], tasks: NDArray[np.int64]) -> None:
+        for slot in slots.tolist():
             self._pos[slot] = START_NOISE * (2.0 * self._rngs[slot].uniform(2) - 1.0)
-        self._tasks[where] = ids
-        self._steps[where] = 0
-        self._returns[where] = 0.0
-        self._live[where] = True
-        self._succeeded[where] = False
-        return self._observe(where)
+        self._succeeded[slots] = False
 
-    def step(self, actions: ArrayLike) -> PoolStep:
-        self._check_open()
+    def _check_actions(self, actions: ArrayLike) -> NDArray[np.float32]:
         act = as_array(actions, "actions", NUMERIC_KINDS, np.float32)
         check_shape(act, (self._n, ACTION_DIM), "actions", symbols=("num_slots",))
         check_finite(act, "actions")
-        if not self._live.all():
-            stale = np.flatnonzero(~self._live).tolist()
-            raise InvalidInputError(
-                f"slots {stale} have ended their episodes; call reset_slots before stepping"
-            )
-        move = STEP_SIZE * np.clip(act, -1.0, 1.0).astype(np.float64)
+        return act
+
+    def _move(
+        self, actions: NDArray[np.float32]
+    ) -> tuple[NDArray[np.float32], NDArray[np.bool_], NDArray[np.bool_]]:
+        move = STEP_SIZE * np.clip(actions, -1.0, 1.0).astype(np.float64)
         target = np.clip(self._pos + move, -1.0, 1.0)
         blocked = HAS_WALL[self._tasks] & crosses_wall(self._pos, target)
         self._pos = np.where(blocked[:, None], self._pos, target)
-        self._steps += 1
         distance = np.linalg.norm(self._pos - GOALS[self._tasks], axis=1)
         reached = (distance < GOAL_RADIUS) & ~self._succeeded
         self._succeeded |= reached
         rewards = (-DISTANCE_SCALE * distance + GOAL_BONUS * reached).astype(np.float32)
-        self._returns += rewards
         terminated = reached if self._terminate else np.zeros(self._n, dtype=bool)
-        truncated = ~terminated & (self._steps >= HORIZON)
-        ended = np.flatnonzero(terminated | truncated)
-        episodes = EpisodeStats(
-            task_ids=self._tasks[ended].copy(),
-            returns=self._returns[ended].copy(),
-            lengths=self._steps[ended].copy(),
-            successes=self._succeeded[ended].copy(),
-        )
-        self._live[ended] = False
-        return PoolStep(
-            obs=self._observe(np.arange(self._n)),
-            rewards=rewards,
-            terminated=terminated,
-            truncated=truncated,
-            task_ids=self._tasks.copy(),
-            episodes=episodes,
-        )
-
-    def close(self) -> None:
-        """Nothing to release; later calls (but ``close`` and ``state_dict``) raise
-        InvalidInputError, as with the other pools. Safe to call twice."""
-        self._closed = True
+        return rewards, terminated, self._succeeded
 
     # ------------------------------------------------------------------------ state
 
     def _config(self) -> dict[str, Any]:
-        return {
-            "kind": "pointmass",
-            "num_slots": self._n,
-            "terminate_on_success": self._terminate,
-        }
+        return {**super()._config(), "terminate_on_success": self._terminate}
 
-    def state_dict(self) -> StateDict:
+    def _state_arrays(self) -> dict[str, NDArray[Any]]:
         return {
-            **self._config(),
             "pos": self._pos.copy(),
-            "tasks": self._tasks.copy(),
-            "steps": self._steps.copy(),
-            "returns": self._returns.copy(),
-            "live": self._live.copy(),
+            **super()._state_arrays(),
             "succeeded": self._succeeded.copy(),
             "rng": np.stack([rng.get_state() for rng in self._rngs]),
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self._check_open()
-        check_state_config(state, self._config())
+    def _state_spec(self) -> dict[str, EntrySpec]:
         n = self._n
-        a = as_state_arrays(
-            state,
-            {
-                "pos": ((n, 2), "f"),
-                "tasks": ((n,), "iu"),
-                "steps": ((n,), "iu"),
-                "returns": ((n,), "f"),
-                "live": ((n,), "b"),
-                "succeeded": ((n,), "b"),
-                "rng": ((n, 2), "u"),
-            },
-        )
-        checks = {
-            "pos": ~(np.abs(a["pos"]) <= 1.0),  # NaN fails too
-            "tasks": (a["tasks"] < 0) | (a["tasks"] >= self.num_tasks),
-            "steps": (a["steps"] < 0) | (a["steps"] > HORIZON),
-            "returns": ~np.isfinite(a["returns"]),
+        return {
+            "pos": ((n, 2), "f"),
+            **super()._state_spec(),
+            "succeeded": ((n,), "b"),
+            "rng": ((n, 2), "u"),
         }
-        for key, bad in checks.items():
-            if np.any(bad):
-                raise CheckpointError(f"state dict {key!r} is out of range: {a[key]}")
-        rng = a["rng"].astype(np.uint64, copy=True)
+
+    def _out_of_range(self, a: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[np.bool_]]:
+        return {"pos": ~(np.abs(a["pos"]) <= 1.0), **super()._out_of_range(a)}  # NaN fails too
+
+    def _restore(self, a: Mapping[str, NDArray[Any]]) -> None:
         self._pos = a["pos"].astype(np.float64, copy=True)
-        self._tasks = a["tasks"].astype(np.int64, copy=True)
-        self._steps = a["steps"].astype(np.int64, copy=True)
-        self._returns = a["returns"].astype(np.float64, copy=True)
-        self._live = a["live"].astype(bool, copy=True)
+        super()._restore(a)
         self._succeeded = a["succeeded"].astype(bool, copy=True)
-        for generator, row in zip(self._rngs, rng, strict=True):
+        for generator, row in zip(self._rngs, a["rng"].astype(np.uint64, copy=True), strict=True):
             generator.set_state(row)
-
-
-def make_pointmass(num_slots: int = 4, *, seed: int = 0, **options: Any) -> PointMassEnvPool:
-    """Registry entry: build a PointMass-4 pool (``options`` may hold terminate_on_success)."""
-    unknown = set(options) - {"terminate_on_success"}
-    if unknown:
-        raise ConfigError(f"pointmass takes no option(s) {sorted(unknown)}")
-    return PointMassEnvPool(num_slots, seed=seed, **options)

@@ -1,11 +1,13 @@
 """Multi-process EnvPool backend: worker processes, each stepping a contiguous share of slots.
 
 Call sequence: the :class:`~drats.domain.ports.EnvPool` port's (``reset`` / ``step`` /
-``reset_slots`` / ``close``), identical to the in-process :class:`SlotEnvPool` it wraps.
+``reset_slots`` / ``close``), identical to the in-process
+:class:`~drats.adapters.envs.slot_pool.SlotEnvPool` it wraps;
+:func:`~drats.adapters.envs.factory.make_family_pool` builds either backend.
 
 How it works:
 
-* Worker w hosts a :class:`~drats.adapters.envs.gym_tasks.SlotEnvPool` over slots
+* Worker w hosts a :class:`~drats.adapters.envs.slot_pool.SlotEnvPool` over slots
   ``first_w .. first_w + count_w - 1`` (``first_slot=first_w``), so slot s draws from the same
   RNG stream ``seed + s`` as in the in-process pool, and both backends give the same
   observations, rewards and episodes for the same seed and actions.
@@ -42,28 +44,26 @@ from typing import Any, NoReturn
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters.envs.slot_pool import (
+from drats.adapters.envs.family import (
     SLOT_KEYS,
     EnvError,
     EnvFamily,
-    SlotEnvPool,
-    check_actions,
+    FamilyPool,
+    as_idle_cap,
     check_slot_state,
-    pool_dims,
 )
+from drats.adapters.envs.layouts import check_actions
+from drats.adapters.envs.slot_pool import SlotEnvPool
 from drats.domain.checks import (
-    INTEGER_KINDS,
     as_finite_float,
     as_flag,
     as_positive_int,
     as_reset_args,
     as_seed,
     as_slot_count,
-    as_vector,
-    check_shape,
 )
 from drats.domain.errors import ConfigError, DratsError, InvalidInputError
-from drats.domain.ports import EnvPool, StateDict
+from drats.domain.ports import StateDict
 from drats.domain.state_tree import check_state_config
 from drats.domain.types import EpisodeStats, PoolStep
 
@@ -72,15 +72,23 @@ class WorkerError(EnvError):
     """A worker process died, did not answer in time, or raised in ``reset_slots`` / ``step``
     (an env error); the pool is closed afterwards (its workers stopped and joined).
 
-    A subclass of :class:`~drats.adapters.envs.slot_pool.EnvError`, which the in-process
+    A subclass of :class:`~drats.adapters.envs.family.EnvError`, which the in-process
     :class:`SlotEnvPool` raises (and is closed after) when an env raises.
     """
+
+
+def as_worker_count(num_workers: object, num_slots: int) -> int:
+    """``num_workers`` of a pool over ``num_slots`` slots: an int in [1, num_slots]."""
+    workers = as_positive_int(num_workers, "num_workers")
+    if workers > num_slots:
+        raise ConfigError(f"num_workers ({workers}) must be <= num_slots ({num_slots})")
+    return workers
 
 
 # ----------------------------------------------------------------------- shared memory
 
 
-def _layout(n: int, obs_dim: int, action_dim: int, discrete: bool) -> tuple[dict[str, Any], int]:
+def _shm_map(n: int, obs_dim: int, action_dim: int, discrete: bool) -> tuple[dict[str, Any], int]:
     """name -> (offset, shape, dtype) of the arrays in the shared block (64-byte aligned),
     and the block's size in bytes."""
     fields: list[tuple[str, tuple[int, ...], Any]] = [
@@ -150,6 +158,8 @@ def _worker_main(
                     reply = pool.state_dict()
                 elif cmd == "load_state_dict":
                     pool.load_state_dict(arg)
+                elif cmd == "envs_created":
+                    reply = pool.envs_created
                 elif cmd == "close":
                     conn.send(("ok", None))
                     return
@@ -207,8 +217,8 @@ def _shutdown(res: _Resources) -> None:
 # -------------------------------------------------------------------------------- pool
 
 
-class ProcessEnvPool(EnvPool):
-    """N slots over the tasks of an :class:`~drats.adapters.envs.gym_tasks.EnvFamily`, split into
+class ProcessEnvPool(FamilyPool):
+    """N slots over the tasks of an :class:`~drats.adapters.envs.family.EnvFamily`, split into
     ``num_workers`` contiguous shares, each stepped by a worker process.
 
     Args:
@@ -222,6 +232,8 @@ class ProcessEnvPool(EnvPool):
         start_method: ``"forkserver"`` or ``"spawn"`` (never ``fork``: MuJoCo / torch state).
         timeout_s: longest wait for one worker's answer (startup included) before a
             :class:`WorkerError`; a finite number >= 0.001.
+        max_idle_envs: idle env instances each worker keeps for reuse (None: as many as it
+            hosts slots); see :class:`SlotEnvPool`.
 
     Raises:
         ConfigError: a bad setting (checked before any worker starts). WorkerError: a worker
@@ -239,11 +251,10 @@ class ProcessEnvPool(EnvPool):
         num_workers: int = 2,
         start_method: str = "forkserver",
         timeout_s: float = 120.0,
+        max_idle_envs: int | None = None,
     ) -> None:
         n = as_slot_count(num_slots)
-        workers = as_positive_int(num_workers, "num_workers")
-        if workers > n:
-            raise ConfigError(f"num_workers ({workers}) must be <= num_slots ({n})")
+        workers = as_worker_count(num_workers, n)
         if start_method not in ("forkserver", "spawn"):
             raise ConfigError(f"start_method must be 'forkserver' or 'spawn', got {start_method!r}")
         self._timeout = as_finite_float(timeout_s, "timeout_s", minimum=1e-3)
@@ -252,14 +263,13 @@ class ProcessEnvPool(EnvPool):
         if max_episode_steps is not None:
             max_episode_steps = as_positive_int(max_episode_steps, "max_episode_steps")
         terminate_on_success = as_flag(terminate_on_success, "terminate_on_success")
-        self._n, self._names = n, tuple(family.task_names)
-        self._obs_dim, self._action_dim, self._discrete = pool_dims(family)
+        max_idle_envs = as_idle_cap(max_idle_envs)
+        super().__init__(family, n)
         bounds = np.linspace(0, n, workers + 1).round().astype(int)
         self._bounds = [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)]
-        self._running = np.zeros(n, np.bool_)
         self._res = _Resources()
         self._finalizer = weakref.finalize(self, _shutdown, self._res)
-        layout, size = _layout(n, self._obs_dim, self._action_dim, self._discrete)
+        layout, size = _shm_map(n, self.obs_dim, self.action_dim, self.discrete)
         self._res.shm = shared_memory.SharedMemory(create=True, size=size)
         self._res.views = _views(self._res.shm.buf, layout)
         kwargs = {
@@ -267,6 +277,7 @@ class ProcessEnvPool(EnvPool):
             "seed": seed,
             "max_episode_steps": max_episode_steps,
             "terminate_on_success": terminate_on_success,
+            "max_idle_envs": max_idle_envs,
         }
         ctx: Any = mp.get_context(start_method)
         for w, (lo, hi) in enumerate(self._bounds):
@@ -290,34 +301,6 @@ class ProcessEnvPool(EnvPool):
     # -------------------------------------------------------------------------- members
 
     @property
-    def num_slots(self) -> int:
-        return self._n
-
-    @property
-    def num_tasks(self) -> int:
-        return len(self._names)
-
-    @property
-    def task_names(self) -> Sequence[str]:
-        return self._names
-
-    @property
-    def obs_dim(self) -> int:
-        return self._obs_dim
-
-    @property
-    def action_dim(self) -> int:
-        return self._action_dim
-
-    @property
-    def discrete(self) -> bool:
-        return self._discrete
-
-    @property
-    def restores_episodes(self) -> bool:
-        return False
-
-    @property
     def num_workers(self) -> int:
         return len(self._bounds)
 
@@ -325,6 +308,14 @@ class ProcessEnvPool(EnvPool):
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (empty once closed)."""
         return [int(p.pid) for p in self._res.procs if p.pid is not None]
+
+    @property
+    def envs_created(self) -> int:
+        """Env instances the workers built so far (asks every worker)."""
+        self._check_open()
+        for w in range(len(self._bounds)):
+            self._send(w, "envs_created")
+        return sum(self._gather(range(len(self._bounds))))
 
     # ---------------------------------------------------------------------- messaging
 
@@ -376,18 +367,12 @@ class ProcessEnvPool(EnvPool):
 
     # ------------------------------------------------------------------------- the port
 
-    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
-        """Start a new episode in every slot, slot i playing ``task_ids[i]``."""
-        t = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
-        check_shape(t, (self._n,), "task_ids", ("n_slots",))
-        return self.reset_slots(np.arange(self._n, dtype=np.int64), t)
-
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
         """Start new episodes in ``slots`` playing ``task_ids``: float32[M, obs_dim].
         WorkerError (the pool is then closed) if a worker fails."""
         self._check_open()
         s, t = as_reset_args(slots, task_ids, self._n, len(self._names))
-        out = np.zeros((len(s), self._obs_dim), np.float32)
+        out = np.zeros((len(s), self.obs_dim), np.float32)
         rows: dict[int, NDArray[np.intp]] = {}
         for w, (lo, hi) in enumerate(self._bounds):
             mine = np.flatnonzero((s >= lo) & (s < hi))
@@ -403,13 +388,8 @@ class ProcessEnvPool(EnvPool):
         """Advance every slot one step in the workers (see the port). WorkerError (the
         pool is then closed) if a worker fails, e.g. because an env raised."""
         self._check_open()
-        a = check_actions(actions, self._n, self._action_dim, self._discrete)
-        if not self._running.all():
-            slot = int(np.flatnonzero(~self._running)[0])
-            raise InvalidInputError(
-                f"slot {slot} has no episode in flight (it ended, or was never reset, or a "
-                "state dict was loaded); call reset_slots on it before step"
-            )
+        a = check_actions(actions, self._n, self.action_dim, self.discrete)
+        self._check_running()
         views = self._res.views
         views["actions"][...] = a
         for w in range(len(self._bounds)):
@@ -430,12 +410,6 @@ class ProcessEnvPool(EnvPool):
     def close(self) -> None:
         """Stop the workers and free the shared memory; safe to call twice."""
         self._finalizer()
-
-    def __enter__(self) -> ProcessEnvPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ----------------------------------------------------------------------- checkpoint
 
@@ -470,4 +444,4 @@ class ProcessEnvPool(EnvPool):
         self._running[:] = False
 
 
-__all__ = ["ProcessEnvPool", "WorkerError"]
+__all__ = ["ProcessEnvPool", "WorkerError", "as_worker_count"]

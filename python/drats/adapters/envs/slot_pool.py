@@ -1,5 +1,7 @@
-"""The slot machinery shared by every env family (Gymnasium ids, Meta-World): an in-process
-EnvPool whose N slots can each play any of K tasks, stepped one env at a time.
+"""The in-process backend of every env family (Gymnasium ids, Meta-World): an EnvPool whose
+N slots can each play any of K tasks, stepped one env at a time. The worker-process backend
+(:class:`~drats.adapters.envs.process_pool.ProcessEnvPool`) hosts one of these per worker;
+:func:`~drats.adapters.envs.factory.make_family_pool` builds either.
 
 * **Lazy env instances.** Every slot can play any task, but no N x K grid of simulators is
   built: each task keeps a free list of idle env instances. A slot that switches to task i
@@ -16,9 +18,9 @@ EnvPool whose N slots can each play any of K tasks, stepped one env at a time.
   and success at any step (``info["success"]`` or ``info["is_success"]`` truthy).
 * **Env failures.** An exception raised by env code (``make_env``, ``start_episode``,
   ``env.step``, or a raw observation that does not fit the task's space) is re-raised as
-  :class:`EnvError` naming the slot and the task. Other slots may already have moved, so the
-  pool is closed first: every later ``reset`` / ``reset_slots`` / ``step`` /
-  ``load_state_dict`` raises InvalidInputError ("closed"), as after a
+  :class:`~drats.adapters.envs.family.EnvError` naming the slot and the task. Other slots may
+  already have moved, so the pool is closed first: every later ``reset`` / ``reset_slots`` /
+  ``step`` / ``load_state_dict`` raises InvalidInputError ("closed"), as after a
   :class:`~drats.adapters.envs.process_pool.WorkerError` of the process backend.
 * **Checkpoints.** ``state_dict`` holds the slot RNG states and counters (numpy arrays, Python
   scalars and strings only). Simulators are not snapshotted (``restores_episodes`` is False):
@@ -29,216 +31,38 @@ EnvPool whose N slots can each play any of K tasks, stepped one env at a time.
 from __future__ import annotations
 
 import contextlib
-from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.domain.checks import (
-    INTEGER_KINDS,
-    NUMERIC_KINDS,
-    as_array,
-    as_flag,
-    as_positive_int,
-    as_reset_args,
-    as_seed,
-    as_slot_count,
-    as_vector,
-    check_finite,
-    check_shape,
+from drats.adapters.envs.family import (
+    EnvError,
+    EnvFamily,
+    FamilyPool,
+    as_idle_cap,
+    check_slot_state,
 )
-from drats.domain.errors import CheckpointError, ConfigError, DratsError, InvalidInputError
-from drats.domain.ports import EnvPool, StateDict
+from drats.adapters.envs.layouts import check_actions
+from drats.domain.checks import as_flag, as_positive_int, as_reset_args, as_seed, as_slot_count
+from drats.domain.errors import ConfigError, InvalidInputError
+from drats.domain.ports import StateDict
 from drats.domain.rng import CounterRng
-from drats.domain.state_tree import as_state_arrays, as_state_ints, check_state_config
+from drats.domain.state_tree import check_state_config
 from drats.domain.types import EpisodeStats, PoolStep
 
-#: state-dict keys holding one row per slot; a multi-process pool concatenates them.
-SLOT_KEYS = ("slot_rng", "slot_task", "slot_episodes", "slot_steps")
 
-
-class EnvError(DratsError, RuntimeError):
-    """An env raised inside ``reset_slots`` or ``step`` (the message names the slot, the task
-    and the env's own error, chained as ``__cause__``); the pool is closed afterwards."""
-
-
-# ---------------------------------------------------------------------------- input checks
-
-
-def check_actions(
-    actions: ArrayLike, num_slots: int, action_dim: int, discrete: bool
-) -> NDArray[Any]:
-    """Validated actions: float32[N, action_dim] clipped to [-1, 1], or int64[N] in [0, n).
-
-    Raises:
-        InvalidDtypeError: a dtype that cannot be converted safely (e.g. float for discrete).
-        InvalidInputError: a wrong shape, NaN or inf, or a discrete action out of range.
-    """
-    if discrete:
-        arr = as_array(actions, "actions", INTEGER_KINDS, np.int64)
-        check_shape(arr, (num_slots,), "actions", ("n_slots",))
-        bad = (arr < 0) | (arr >= action_dim)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            msg = f"actions[{i}] = {int(arr[i])} is outside [0, {action_dim})"
-            raise InvalidInputError(msg)
-        return arr
-    arr = as_array(actions, "actions", NUMERIC_KINDS, np.float32)
-    check_shape(arr, (num_slots, action_dim), "actions", ("n_slots",))
-    check_finite(arr, "actions")
-    clipped: NDArray[np.float32] = np.clip(arr, -1.0, 1.0)
-    return clipped
-
-
-def check_slot_state(
-    state: Mapping[str, Any], num_slots: int, num_tasks: int
-) -> tuple[int, dict[str, NDArray[Any]]]:
-    """The seed and the ``slot_*`` arrays of a slot-pool state dict over ``num_slots`` slots,
-    checked (CheckpointError naming the entry) and converted: ``slot_rng`` uint64[N, 2],
-    ``slot_task`` int64[N] in [-1, K), ``slot_episodes`` and ``slot_steps`` int64[N] >= 0."""
-    seed = np.asarray(state.get("seed", -1))
-    if seed.ndim != 0 or seed.dtype.kind not in "iu" or not 0 <= int(seed) < 2**64:
-        raise CheckpointError(f"state dict 'seed' must be an integer >= 0, got {seed!r}")
-    n = num_slots
-    spec = {
-        "slot_rng": ((n, 2), "u"),
-        "slot_task": ((n,), "iu"),
-        "slot_episodes": ((n,), "iu"),
-        "slot_steps": ((n,), "iu"),
-    }
-    arrays = as_state_arrays(state, spec)
-    return int(seed), {
-        "slot_rng": arrays["slot_rng"].astype(np.uint64, copy=True),
-        "slot_task": as_state_ints(arrays["slot_task"], "slot_task", -1, num_tasks - 1),
-        "slot_episodes": as_state_ints(arrays["slot_episodes"], "slot_episodes", 0),
-        "slot_steps": as_state_ints(arrays["slot_steps"], "slot_steps", 0),
-    }
-
-
-# ------------------------------------------------------------------------------ env families
-
-
-class EnvFamily(ABC):
-    """A picklable description of K tasks: their spaces and how to build and start their envs.
-
-    A worker process receives the family and builds its own env instances from it, so a
-    family holds only picklable data (names, spaces, task descriptions), never an env.
-    """
-
-    #: Short name of the family, stored in state dicts (e.g. ``"gym"``, ``"metaworld-mt10"``).
-    kind: str = "family"
-
-    @property
-    @abstractmethod
-    def task_names(self) -> tuple[str, ...]:
-        """K task names, in task-id order."""
-
-    @property
-    @abstractmethod
-    def spaces(self) -> tuple[tuple[Any, Any], ...]:
-        """K ``(observation_space, action_space)`` pairs (Gymnasium spaces)."""
-
-    @abstractmethod
-    def make_env(self, task: int) -> Any:
-        """A new env instance for ``task`` with the Gymnasium ``reset`` / ``step`` API."""
-
-    def reseed(self, seed: int) -> EnvFamily:
-        """The family a pool seeded with ``seed`` uses (for a loaded state dict's seed).
-
-        Families whose tasks depend on the pool seed (Meta-World's goal variants) return a new
-        family; the default returns ``self``.
-        """
-        return self
-
-    @abstractmethod
-    def start_episode(self, env: Any, task: int, draws: NDArray[np.uint64]) -> Any:
-        """Start a new episode of ``task`` in ``env``; return its first raw observation.
-
-        ``draws`` are two fresh 64-bit numbers from the slot's RNG: ``draws[0]`` seeds the
-        reset, ``draws[1]`` picks a goal variant where the family has several.
-        """
-
-
-# --------------------------------------------------------------------------- task layouts
-
-
-class _TaskLayout:
-    """How one task's raw observations and actions map to the pool's padded arrays."""
-
-    __slots__ = ("action_dtype", "action_shape", "center", "half", "obs_n", "obs_width", "start")
-
-    def __init__(self, name: str, obs_space: Any, action_space: Any) -> None:
-        from gymnasium import spaces
-
-        if isinstance(obs_space, spaces.Box):
-            self.obs_n, self.obs_width = 0, int(np.prod(obs_space.shape, dtype=np.int64))
-        elif isinstance(obs_space, spaces.Discrete):  # one-hot encoded
-            self.obs_n = self.obs_width = int(obs_space.n)
-        else:
-            msg = f"env {name!r} has observation space {obs_space}; need a Box or Discrete"
-            raise ConfigError(msg)
-        self.start = 0
-        self.center = self.half = np.zeros(0)
-        if isinstance(action_space, spaces.Box):
-            self.action_shape = tuple(int(d) for d in action_space.shape)
-            self.action_dtype = action_space.dtype
-            low = np.asarray(action_space.low, np.float64).ravel()
-            high = np.asarray(action_space.high, np.float64).ravel()
-            finite = np.isfinite(low) & np.isfinite(high)  # unbounded dims get the raw action
-            self.center = np.where(finite, (low + high) / 2, 0.0)
-            self.half = np.where(finite, (high - low) / 2, 1.0)
-        elif isinstance(action_space, spaces.Discrete):
-            self.action_shape = ()
-            self.action_dtype = np.dtype(np.int64)
-            self.start = int(action_space.start)
-        else:
-            raise ConfigError(
-                f"env {name!r} has action space {action_space}; every task needs a Box "
-                "action space, or every task a Discrete one with the same n"
-            )
-
-    @property
-    def action_width(self) -> int:
-        return int(np.prod(self.action_shape, dtype=np.int64)) if self.action_shape else 0
-
-
-def _layouts(family: EnvFamily) -> tuple[list[_TaskLayout], int, bool]:
-    """Per-task layouts, the pool's action_dim and whether actions are discrete."""
-    from gymnasium import spaces
-
-    names = family.task_names
-    layouts = [_TaskLayout(n, o, a) for n, (o, a) in zip(names, family.spaces, strict=True)]
-    kinds = {isinstance(a, spaces.Discrete) for _, a in family.spaces}
-    if len(kinds) > 1:
-        msg = "every task needs a Box action space, or every task a Discrete one; got a mix"
-        raise ConfigError(f"{msg}: {dict(zip(names, (a for _, a in family.spaces), strict=True))}")
-    if kinds == {True}:
-        sizes = {int(a.n) for _, a in family.spaces}
-        if len(sizes) > 1:
-            raise ConfigError(f"every Discrete action space needs the same n, got {sorted(sizes)}")
-        return layouts, sizes.pop(), True
-    return layouts, max(lay.action_width for lay in layouts), False
-
-
-def pool_dims(family: EnvFamily) -> tuple[int, int, bool]:
-    """``(obs_dim, action_dim, discrete)`` of a pool over ``family``, without building envs."""
-    layouts, action_dim, discrete = _layouts(family)
-    return max(lay.obs_width for lay in layouts) + len(layouts), action_dim, discrete
-
-
-# ------------------------------------------------------------------------------- the pool
-
-
-class SlotEnvPool(EnvPool):
-    """N slots over the K tasks of an :class:`EnvFamily`, all stepped in this process.
+class SlotEnvPool(FamilyPool):
+    """N slots over the K tasks of an :class:`~drats.adapters.envs.family.EnvFamily`, all
+    stepped in this process.
 
     Observations are the raw observation flattened (a Discrete one one-hot encoded), padded
     with zeros to the widest task, then the K-wide task one-hot: ``obs_dim = max width + K``.
     Continuous actions are float32[N, action_dim] with ``action_dim`` the widest task's; each
     row is clipped to [-1, 1], its first ``width`` entries rescaled to the task's Box bounds and
-    the rest ignored. Discrete actions are int64[N] in [0, n) (every task has the same n).
+    the rest ignored. Discrete actions are int64[N] in [0, n) (every task has the same n). The
+    rule is :class:`~drats.adapters.envs.layouts.PoolLayout`'s.
 
     Args:
         family: the tasks.
@@ -248,8 +72,9 @@ class SlotEnvPool(EnvPool):
             time limit).
         terminate_on_success: end an episode (terminated=True) on its first success step
             (True or False).
-        first_slot: global index of this pool's slot 0 (a worker of :class:`ProcessEnvPool`
-            hosts slots ``first_slot .. first_slot + num_slots - 1``).
+        first_slot: global index of this pool's slot 0 (a worker of
+            :class:`~drats.adapters.envs.process_pool.ProcessEnvPool` hosts slots
+            ``first_slot .. first_slot + num_slots - 1``).
         max_idle_envs: idle instances kept for reuse over all tasks (None: ``num_slots``);
             beyond it the least recently parked one is closed, so a pool holds at most
             ``num_slots + max_idle_envs`` envs however often slots switch task.
@@ -271,16 +96,10 @@ class SlotEnvPool(EnvPool):
         max_idle_envs: int | None = None,
     ) -> None:
         n = as_slot_count(num_slots)
-        if max_idle_envs is not None and (
-            isinstance(max_idle_envs, bool)
-            or not isinstance(max_idle_envs, int)
-            or max_idle_envs < 0
-        ):
-            raise ConfigError(f"max_idle_envs must be an integer >= 0, got {max_idle_envs!r}")
-        self._max_idle = n if max_idle_envs is None else max_idle_envs
+        cap = as_idle_cap(max_idle_envs)
+        self._max_idle = n if cap is None else cap
         self._parked: list[tuple[int, Any]] = []  # idle envs, least recently parked first
         self._family = family
-        self._n, self._k = n, len(family.task_names)
         self._seed = as_seed(seed)
         self._max_steps = (
             0
@@ -290,15 +109,13 @@ class SlotEnvPool(EnvPool):
         self._terminate_on_success = as_flag(terminate_on_success, "terminate_on_success")
         if isinstance(first_slot, bool) or not isinstance(first_slot, int) or first_slot < 0:
             raise ConfigError(f"first_slot must be an integer >= 0, got {first_slot!r}")
-        self._first = first_slot
-        self._layouts, self._action_dim, self._discrete = _layouts(family)
-        self._obs_width = max(lay.obs_width for lay in self._layouts)
+        super().__init__(family, n, first_slot)
+        self._k = len(self._names)
         self._rngs = [CounterRng(self._seed + first_slot + s) for s in range(n)]
         self._idle: list[list[Any]] = [[] for _ in range(self._k)]  # free lists per task
         self._envs: list[Any] = [None] * n
         self._env_task = np.full(n, -1, np.int64)  # task of the env each slot holds
         self._task = np.full(n, -1, np.int64)  # task each slot plays (-1: never reset)
-        self._running = np.zeros(n, np.bool_)
         self._returns = np.zeros(n, np.float64)
         self._lengths = np.zeros(n, np.int64)
         self._success = np.zeros(n, np.bool_)
@@ -307,54 +124,12 @@ class SlotEnvPool(EnvPool):
         self._envs_made = 0
         self._closed = False
 
-    # -------------------------------------------------------------------------- members
-
-    @property
-    def num_slots(self) -> int:
-        return self._n
-
-    @property
-    def num_tasks(self) -> int:
-        return self._k
-
-    @property
-    def task_names(self) -> Sequence[str]:
-        return self._family.task_names
-
-    @property
-    def obs_dim(self) -> int:
-        return self._obs_width + self._k
-
-    @property
-    def action_dim(self) -> int:
-        return self._action_dim
-
-    @property
-    def discrete(self) -> bool:
-        return self._discrete
-
-    @property
-    def restores_episodes(self) -> bool:
-        return False
-
     @property
     def envs_created(self) -> int:
         """Env instances built so far (at most one per slot and task ever played)."""
         return self._envs_made
 
-    @property
-    def running(self) -> NDArray[np.bool_]:
-        """bool[N], slots with an episode in flight (a copy)."""
-        return self._running.copy()
-
     # --------------------------------------------------------------------------- resets
-
-    def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
-        """Start a new episode in every slot, slot i playing ``task_ids[i]``; an episode in
-        flight is dropped without statistics."""
-        t = as_vector(task_ids, "task_ids", INTEGER_KINDS, np.int64)
-        check_shape(t, (self._n,), "task_ids", ("n_slots",))
-        return self.reset_slots(np.arange(self._n, dtype=np.int64), t)
 
     def reset_slots(self, slots: ArrayLike, task_ids: ArrayLike) -> NDArray[np.float32]:
         """Start new episodes in ``slots`` playing ``task_ids``: float32[M, obs_dim].
@@ -373,7 +148,7 @@ class SlotEnvPool(EnvPool):
                 env = self._borrow(slot, task)
                 draws = self._rngs[slot].next_u64(2)
                 raw = self._family.start_episode(env, task, draws)
-                self._encode(out[row], raw, task)
+                self._layout.encode(out[row], raw, task)
             except Exception as err:
                 self._env_failed("reset_slots", slot, task, err)
             self._task[slot] = task
@@ -410,14 +185,6 @@ class SlotEnvPool(EnvPool):
             self._idle[old_task] = [e for e in self._idle[old_task] if e is not old]
             old.close()
 
-    def _encode(self, row: NDArray[np.float32], raw: Any, task: int) -> None:
-        lay = self._layouts[task]
-        if lay.obs_n:
-            row[int(raw)] = 1.0
-        else:
-            row[: lay.obs_width] = np.asarray(raw, np.float32).ravel()
-        row[self._obs_width + task] = 1.0
-
     def _env_failed(self, call: str, slot: int, task: int, err: Exception) -> NoReturn:
         """Close the pool (other slots may already have moved) and raise EnvError."""
         with contextlib.suppress(Exception):  # the env's own error is the one to report
@@ -436,13 +203,8 @@ class SlotEnvPool(EnvPool):
         EnvError if an env raises (or returns an observation that does not fit): slots before
         it have already moved, so the pool is closed."""
         self._check_open()
-        a = check_actions(actions, self._n, self._action_dim, self._discrete)
-        if not self._running.all():
-            slot = int(np.flatnonzero(~self._running)[0])
-            raise InvalidInputError(
-                f"slot {self._first + slot} has no episode in flight (it ended, or was never "
-                "reset, or a state dict was loaded); call reset_slots on it before step"
-            )
+        a = check_actions(actions, self._n, self.action_dim, self.discrete)
+        self._check_running()
         n = self._n
         obs = np.zeros((n, self.obs_dim), np.float32)
         rewards = np.zeros(n, np.float32)
@@ -450,15 +212,10 @@ class SlotEnvPool(EnvPool):
         truncated = np.zeros(n, np.bool_)
         for slot in range(n):
             task = int(self._task[slot])
-            lay = self._layouts[task]
-            if self._discrete:
-                act: Any = int(a[slot]) + lay.start
-            else:
-                scaled = lay.center + a[slot, : lay.action_width] * lay.half
-                act = scaled.astype(lay.action_dtype).reshape(lay.action_shape)
+            act = self._layout.env_action(a[slot], task)
             try:
                 raw, reward, term, trunc, info = self._envs[slot].step(act)
-                self._encode(obs[slot], raw, task)
+                self._layout.encode(obs[slot], raw, task)
                 reward = float(reward)
                 success = bool(info.get("success") or info.get("is_success"))
                 term, trunc = bool(term), bool(trunc)
@@ -524,8 +281,8 @@ class SlotEnvPool(EnvPool):
             "max_episode_steps": self._max_steps,
             "terminate_on_success": self._terminate_on_success,
             "obs_dim": self.obs_dim,
-            "action_dim": self._action_dim,
-            "discrete": self._discrete,
+            "action_dim": self.action_dim,
+            "discrete": self.discrete,
         }
 
     def state_dict(self) -> StateDict:
@@ -557,3 +314,6 @@ class SlotEnvPool(EnvPool):
         self._episodes = arrays["slot_episodes"]
         self._steps = arrays["slot_steps"]
         self._running[:] = False
+
+
+__all__ = ["SlotEnvPool"]

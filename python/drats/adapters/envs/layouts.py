@@ -1,0 +1,149 @@
+"""The padding / one-hot rule: how K tasks' Gymnasium spaces map to one pool's arrays.
+
+* **Observations.** A Box observation is flattened, a Discrete one one-hot encoded; either is
+  zero-padded to the widest task and followed by the K-wide task one-hot, so
+  ``obs_dim = max width + K``.
+* **Continuous actions.** Every task has a Box action space. Pool actions are
+  float32[N, action_dim], ``action_dim`` the widest task's; each row is clipped to [-1, 1],
+  its first ``width`` entries rescaled to the task's bounds (a dimension with an infinite
+  bound gets the raw entry) and the rest ignored.
+* **Discrete actions.** Every task has a Discrete action space with the same n; pool actions
+  are int64[N] in [0, n), shifted by each task's ``start``.
+
+Only spaces are read, never an env, so the rule serves any wrapper over Gymnasium spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from drats.domain.checks import (
+    INTEGER_KINDS,
+    NUMERIC_KINDS,
+    as_array,
+    check_finite,
+    check_shape,
+)
+from drats.domain.errors import ConfigError, InvalidInputError
+
+
+class TaskLayout:
+    """How one task's raw observations and actions map to the pool's padded arrays."""
+
+    __slots__ = ("action_dtype", "action_shape", "center", "half", "obs_n", "obs_width", "start")
+
+    def __init__(self, name: str, obs_space: Any, action_space: Any) -> None:
+        from gymnasium import spaces
+
+        if isinstance(obs_space, spaces.Box):
+            self.obs_n, self.obs_width = 0, int(np.prod(obs_space.shape, dtype=np.int64))
+        elif isinstance(obs_space, spaces.Discrete):  # one-hot encoded
+            self.obs_n = self.obs_width = int(obs_space.n)
+        else:
+            msg = f"env {name!r} has observation space {obs_space}; need a Box or Discrete"
+            raise ConfigError(msg)
+        self.start = 0
+        self.center = self.half = np.zeros(0)
+        if isinstance(action_space, spaces.Box):
+            self.action_shape = tuple(int(d) for d in action_space.shape)
+            self.action_dtype = action_space.dtype
+            low = np.asarray(action_space.low, np.float64).ravel()
+            high = np.asarray(action_space.high, np.float64).ravel()
+            finite = np.isfinite(low) & np.isfinite(high)  # unbounded dims get the raw action
+            self.center = np.where(finite, (low + high) / 2, 0.0)
+            self.half = np.where(finite, (high - low) / 2, 1.0)
+        elif isinstance(action_space, spaces.Discrete):
+            self.action_shape = ()
+            self.action_dtype = np.dtype(np.int64)
+            self.start = int(action_space.start)
+        else:
+            raise ConfigError(
+                f"env {name!r} has action space {action_space}; every task needs a Box "
+                "action space, or every task a Discrete one with the same n"
+            )
+
+    @property
+    def action_width(self) -> int:
+        return int(np.prod(self.action_shape, dtype=np.int64)) if self.action_shape else 0
+
+
+class PoolLayout:
+    """The layouts of K tasks given by their names and ``(observation, action)`` spaces, and
+    the pool's ``obs_dim``, ``action_dim`` and ``discrete``.
+
+    Raises:
+        ConfigError: an unsupported space (naming the task), Box and Discrete action spaces
+            mixed, or Discrete action spaces of different sizes.
+    """
+
+    def __init__(self, names: Sequence[str], spaces: Sequence[tuple[Any, Any]]) -> None:
+        from gymnasium import spaces as gym_spaces
+
+        self.tasks = tuple(TaskLayout(n, o, a) for n, (o, a) in zip(names, spaces, strict=True))
+        kinds = {isinstance(a, gym_spaces.Discrete) for _, a in spaces}
+        if len(kinds) > 1:
+            msg = "every task needs a Box action space, or every task a Discrete one; got a mix"
+            actions = dict(zip(names, (a for _, a in spaces), strict=True))
+            raise ConfigError(f"{msg}: {actions}")
+        self.discrete = kinds == {True}
+        if self.discrete:
+            sizes = {int(a.n) for _, a in spaces}
+            if len(sizes) > 1:
+                msg = f"every Discrete action space needs the same n, got {sorted(sizes)}"
+                raise ConfigError(msg)
+            self.action_dim = sizes.pop()
+        else:
+            self.action_dim = max(lay.action_width for lay in self.tasks)
+        #: width of the padded raw observation (the task one-hot follows it).
+        self.obs_width = max(lay.obs_width for lay in self.tasks)
+        self.obs_dim = self.obs_width + len(self.tasks)
+
+    def encode(self, row: NDArray[np.float32], raw: Any, task: int) -> None:
+        """Write ``task``'s raw observation and the task one-hot into the zeroed ``row``."""
+        lay = self.tasks[task]
+        if lay.obs_n:
+            row[int(raw)] = 1.0
+        else:
+            row[: lay.obs_width] = np.asarray(raw, np.float32).ravel()
+        row[self.obs_width + task] = 1.0
+
+    def env_action(self, action: NDArray[Any], task: int) -> Any:
+        """The action ``task``'s env takes for one row of checked pool actions (an int64
+        scalar, or a float32 row in [-1, 1]; see :func:`check_actions`)."""
+        lay = self.tasks[task]
+        if self.discrete:
+            return int(action) + lay.start
+        scaled = lay.center + action[: lay.action_width] * lay.half
+        return scaled.astype(lay.action_dtype).reshape(lay.action_shape)
+
+
+def check_actions(
+    actions: ArrayLike, num_slots: int, action_dim: int, discrete: bool
+) -> NDArray[Any]:
+    """Validated actions: float32[N, action_dim] clipped to [-1, 1], or int64[N] in [0, n).
+
+    Raises:
+        InvalidDtypeError: a dtype that cannot be converted safely (e.g. float for discrete).
+        InvalidInputError: a wrong shape, NaN or inf, or a discrete action out of range.
+    """
+    if discrete:
+        arr = as_array(actions, "actions", INTEGER_KINDS, np.int64)
+        check_shape(arr, (num_slots,), "actions", ("n_slots",))
+        bad = (arr < 0) | (arr >= action_dim)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            msg = f"actions[{i}] = {int(arr[i])} is outside [0, {action_dim})"
+            raise InvalidInputError(msg)
+        return arr
+    arr = as_array(actions, "actions", NUMERIC_KINDS, np.float32)
+    check_shape(arr, (num_slots, action_dim), "actions", ("n_slots",))
+    check_finite(arr, "actions")
+    clipped: NDArray[np.float32] = np.clip(arr, -1.0, 1.0)
+    return clipped
+
+
+__all__ = ["PoolLayout", "TaskLayout", "check_actions"]

@@ -19,14 +19,18 @@ def pool_seed(config: TrainConfig, evaluation: bool) -> int:
     return config.seed + (EVAL_SEED_OFFSET if evaluation else 0)
 
 
+def workers(config: TrainConfig, slots: int) -> int | None:
+    """``num_workers`` for a pool of ``slots`` slots: the run's ``workers`` (at most one per
+    slot) on the process backend, None on the in-process one (where it cannot apply)."""
+    return min(config.workers, slots) if config.backend == "process" else None
+
+
 def refuse_worker_backend(config: TrainConfig, suite: str) -> None:
     """ConfigError when ``--backend process`` is asked of a suite whose pool is vectorised
     numpy in this process (it has no worker backend, so the option cannot apply)."""
-    if config.backend != "inprocess":
-        raise ConfigError(
-            f"{suite} has no worker-process backend (its pool is vectorised numpy, stepped in "
-            f"this process); drop --backend {config.backend}"
-        )
+    from drats.adapters.envs.factory import check_backend
+
+    check_backend(suite, config.backend, supports_process=False)
 
 
 def refuse_episode_limit(config: TrainConfig, suite: str, horizon: int) -> None:

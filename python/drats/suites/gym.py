@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from drats.application.registry import SuitePreset, SuiteSpec
-from drats.suites import pool_seed
+from drats.suites import pool_seed, workers
 
 if TYPE_CHECKING:
     from drats.application.config import TrainConfig
@@ -49,14 +49,10 @@ def env_ids(suite: str) -> list[str]:
 
 def build_pool(config: TrainConfig, *, evaluation: bool) -> EnvPool:
     """One slot per task for evaluation (episodes end on success) and, unless ``num_slots`` is
-    given, for training."""
+    given, for training; in this process or in ``workers`` worker processes."""
     from drats.adapters.envs.gym_tasks import GymEnvPool
 
     ids = env_ids(config.suite)
-    if config.backend != "inprocess":
-        from drats.domain.errors import ConfigError
-
-        raise ConfigError("gym: suites run in this process for now; drop --backend process")
     slots = len(ids) if evaluation or config.num_slots is None else config.resolved("num_slots")
     return GymEnvPool(
         ids,
@@ -64,4 +60,6 @@ def build_pool(config: TrainConfig, *, evaluation: bool) -> EnvPool:
         seed=pool_seed(config, evaluation),
         terminate_on_success=evaluation,
         max_episode_steps=config.max_episode_steps,
+        backend="inprocess" if config.backend == "inprocess" else "process",
+        num_workers=workers(config, slots),
     )

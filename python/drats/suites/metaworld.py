@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from drats.application.registry import SuitePreset, SuiteSpec
-from drats.suites import pool_seed
+from drats.suites import pool_seed, workers
 
 if TYPE_CHECKING:
     from drats.application.config import TrainConfig
@@ -80,12 +80,13 @@ def build_pool(config: TrainConfig, *, evaluation: bool) -> EnvPool:
     from drats.adapters.envs.metaworld import MetaWorldEnvPool
 
     k = 10 if config.suite == "mt10" else 50
+    slots = k if evaluation else config.resolved("num_slots")
     return MetaWorldEnvPool(
         "mt10" if config.suite == "mt10" else "mt50",
-        k if evaluation else config.resolved("num_slots"),
+        slots,
         seed=pool_seed(config, evaluation),
         terminate_on_success=evaluation,
         backend="inprocess" if config.backend == "inprocess" else "process",
-        num_workers=config.workers,
+        num_workers=workers(config, slots),
         max_episode_steps=config.max_episode_steps or 500,
     )

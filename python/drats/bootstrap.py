@@ -19,10 +19,10 @@ from drats.domain.ports import EnvPool, Policy, ReplayBuffer, TaskSampler
 
 SAMPLER_REGISTRY: dict[str, str] = {
     "drats": "drats.adapters.samplers.drats:DratsSampler",
-    "uniform": "drats.adapters.samplers.drats:UniformSampler",
-    "hedge": "drats.adapters.samplers.curricula:HedgeSampler",
-    "lp": "drats.adapters.samplers.curricula:LearningProgressSampler",
-    "smt": "drats.adapters.samplers.curricula:SmtSampler",
+    "uniform": "drats.adapters.samplers.uniform:UniformSampler",
+    "hedge": "drats.adapters.samplers.hedge:HedgeSampler",
+    "lp": "drats.adapters.samplers.learning_progress:LearningProgressSampler",
+    "smt": "drats.adapters.samplers.smt:SmtSampler",
 }
 
 # Sampler settings that differ in name between samplers.

@@ -24,12 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from drats.adapters.samplers.curricula import (
-    HedgeSampler,
-    LearningProgressSampler,
-    SmtSampler,
-)
-from drats.adapters.samplers.numpy_drats import NumpyDratsSampler, NumpyUniformSampler
+from drats.adapters.samplers.hedge import HedgeSampler
+from drats.adapters.samplers.learning_progress import LearningProgressSampler
+from drats.adapters.samplers.numpy_drats import NumpyDratsSampler
+from drats.adapters.samplers.numpy_uniform import NumpyUniformSampler
+from drats.adapters.samplers.smt import SmtSampler
 
 PATH = Path(__file__).parent / "data" / "sampler_checkpoints.npz"
 K = 5

@@ -35,14 +35,14 @@ _EXPORTS: dict[str, str] = {
     "CheckpointError": "drats.domain.errors",
     # adapters
     "DratsSampler": "drats.adapters.samplers.drats",
-    "UniformSampler": "drats.adapters.samplers.drats",
+    "UniformSampler": "drats.adapters.samplers.uniform",
     "NumpyDratsSampler": "drats.adapters.samplers.numpy_drats",
-    "NumpyUniformSampler": "drats.adapters.samplers.numpy_drats",
+    "NumpyUniformSampler": "drats.adapters.samplers.numpy_uniform",
     "CppPerTaskReplay": "drats.adapters.replay.cpp_replay",
     "NumpyPerTaskReplay": "drats.adapters.replay.numpy_replay",
-    "HedgeSampler": "drats.adapters.samplers.curricula",
-    "LearningProgressSampler": "drats.adapters.samplers.curricula",
-    "SmtSampler": "drats.adapters.samplers.curricula",
+    "HedgeSampler": "drats.adapters.samplers.hedge",
+    "LearningProgressSampler": "drats.adapters.samplers.learning_progress",
+    "SmtSampler": "drats.adapters.samplers.smt",
     "GridWorldEnvPool": "drats.adapters.envs.gridworld",
     "GymEnvPool": "drats.adapters.envs.gym_tasks",
     "PointMassEnvPool": "drats.adapters.envs.pointmass",
@@ -141,13 +141,13 @@ if TYPE_CHECKING:
     from drats.adapters.learners.sac_config import SACConfig
     from drats.adapters.replay.cpp_replay import CppPerTaskReplay
     from drats.adapters.replay.numpy_replay import NumpyPerTaskReplay
-    from drats.adapters.samplers.curricula import (
-        HedgeSampler,
-        LearningProgressSampler,
-        SmtSampler,
-    )
-    from drats.adapters.samplers.drats import DratsSampler, UniformSampler
-    from drats.adapters.samplers.numpy_drats import NumpyDratsSampler, NumpyUniformSampler
+    from drats.adapters.samplers.drats import DratsSampler
+    from drats.adapters.samplers.hedge import HedgeSampler
+    from drats.adapters.samplers.learning_progress import LearningProgressSampler
+    from drats.adapters.samplers.numpy_drats import NumpyDratsSampler
+    from drats.adapters.samplers.numpy_uniform import NumpyUniformSampler
+    from drats.adapters.samplers.smt import SmtSampler
+    from drats.adapters.samplers.uniform import UniformSampler
     from drats.application.base import BaseTrainer
     from drats.application.config import TrainConfig
     from drats.application.evaluation import evaluate

@@ -50,7 +50,7 @@ def test_a_new_sampler_is_one_registry_line(monkeypatch: pytest.MonkeyPatch) -> 
     """Registering a sampler makes TrainConfig accept it and the composition root build it."""
     from drats.bootstrap import build_sampler
 
-    entry = SamplerSpec("drats.adapters.samplers.drats:UniformSampler", "a test alias")
+    entry = SamplerSpec("drats.adapters.samplers.uniform:UniformSampler", "a test alias")
     monkeypatch.setitem(registry.SAMPLERS, "mine", entry)
     config = TrainConfig(sampler="mine")
     sampler = build_sampler(config, 4)

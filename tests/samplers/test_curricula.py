@@ -9,15 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from drats.adapters.samplers.curricula import (
-    ACTIVE,
-    MAIN,
-    SOLVED,
-    UNSOLVABLE,
-    HedgeSampler,
-    LearningProgressSampler,
-    SmtSampler,
-)
+from drats.adapters.samplers.hedge import HedgeSampler
+from drats.adapters.samplers.learning_progress import LearningProgressSampler
+from drats.adapters.samplers.smt import ACTIVE, MAIN, SOLVED, UNSOLVABLE, SmtSampler
 from drats.domain.drats_math import hedge_step, mirror_ascent_step
 from drats.domain.errors import CheckpointError, ConfigError
 from drats.domain.ports import TaskSampler

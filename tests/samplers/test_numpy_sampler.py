@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from drats.adapters.samplers.numpy_drats import NumpyDratsSampler, NumpyUniformSampler
+from drats.adapters.samplers.numpy_drats import NumpyDratsSampler
+from drats.adapters.samplers.numpy_uniform import NumpyUniformSampler
 from drats.domain.drats_math import alias_draw, build_alias, mirror_ascent_step, return_gaps
 from drats.domain.errors import (
     CheckpointError,

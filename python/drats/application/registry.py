@@ -107,19 +107,19 @@ SAMPLERS: dict[str, SamplerSpec] = {
         "DRATS: mirror ascent toward the tasks furthest from their target, with a floor (C++)",
     ),
     "uniform": SamplerSpec(
-        "drats.adapters.samplers.drats:UniformSampler", "every task 1/K (the DRATS code, step 0)"
+        "drats.adapters.samplers.uniform:UniformSampler", "every task 1/K (the DRATS code, step 0)"
     ),
     "hedge": SamplerSpec(
-        "drats.adapters.samplers.curricula:HedgeSampler",
+        "drats.adapters.samplers.hedge:HedgeSampler",
         "DoReMi-style Hedge on the return gaps (the earlier DRATS variant)",
         {"eps": "min_prob"},
     ),
     "lp": SamplerSpec(
-        "drats.adapters.samplers.curricula:LearningProgressSampler",
+        "drats.adapters.samplers.learning_progress:LearningProgressSampler",
         "Learning Progress: mirror ascent on |change of mean return|",
     ),
     "smt": SamplerSpec(
-        "drats.adapters.samplers.curricula:SmtSampler",
+        "drats.adapters.samplers.smt:SmtSampler",
         "SMT, hard tasks first: an active pool of the hardest unsolved tasks",
         {"target": "thresholds"},
     ),

@@ -1,4 +1,6 @@
-"""TaskSampler adapters over the C++ gap-weighted sampler (``drats._core``)."""
+"""DRATS task sampling in C++: the TaskSampler adapter over the gap-weighted sampler of
+``drats._core`` (``cpp/include/drats/gap_sampler.h``). Its numpy oracle is
+:class:`~drats.adapters.samplers.numpy_drats.NumpyDratsSampler`."""
 
 from __future__ import annotations
 
@@ -113,17 +115,3 @@ class DratsSampler(TaskSampler):
             self._core.set_state(arrays)
         except (ValueError, TypeError) as err:
             raise CheckpointError(f"invalid sampler state: {err}") from None
-
-
-class UniformSampler(DratsSampler):
-    """Uniform task sampling: the DRATS code with step size 0, so q stays 1/K exactly.
-
-    Gaps are still computed at every ``update`` (useful for logging).
-    """
-
-    kind = "uniform"
-
-    def __init__(
-        self, num_tasks: int, *, target: float | Sequence[float] = 5000.0, seed: int = 0
-    ) -> None:
-        super().__init__(num_tasks, eta=1.0, step_size=0.0, eps=0.0, target=target, seed=seed)

@@ -1,5 +1,7 @@
-"""The settings and state-dict layout of the gap samplers (DRATS in C++ and its numpy
-oracle, and the window statistics the numpy baselines share)."""
+"""The settings checks and state-dict layout shared by the gap samplers: DRATS in C++
+(:mod:`~drats.adapters.samplers.drats`), and the numpy samplers built on
+:class:`~drats.adapters.samplers.window_stats.WindowStats` (the DRATS oracle, Uniform, Hedge,
+Learning Progress, SMT), whose checkpoints all share this layout."""
 
 from __future__ import annotations
 
@@ -23,6 +25,47 @@ from drats.domain.errors import ConfigError
 from drats.domain.limits import MAX_HISTORY
 
 
+def mirror_settings(k: int, *, eta: object, step_size: object, eps: object) -> dict[str, Any]:
+    """Validated mirror-ascent settings of a sampler over ``k`` tasks (ConfigError naming the
+    bad one), as config entries: ``eta``, ``step_size`` and the floor ``eps`` (None means
+    1/(4K))."""
+    eta_value = as_finite_float(eta, "eta")
+    step_value = as_finite_float(step_size, "step_size")
+    as_step(eta_value, step_value)
+    eps_value = default_floor(k) if eps is None else as_floor(as_finite_float(eps, "eps"), k)
+    return {"eta": eta_value, "step_size": step_value, "eps": eps_value}
+
+
+def window_settings(
+    k: int,
+    *,
+    target: float | Sequence[float],
+    adaptive_target: object,
+    success_window: object,
+    success_threshold: object,
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """Validated settings of the per-task window statistics over ``k`` tasks (ConfigError
+    naming the bad one): the config entries ``adaptive_target``, ``success_window`` and
+    ``success_threshold``, and the per-task base targets (a fresh array)."""
+    window = as_positive_int(success_window, "success_window")
+    if window > MAX_HISTORY // k:  # one flag per task and window slot is kept
+        raise ConfigError(
+            f"num_tasks * success_window must be at most {MAX_HISTORY}, got {k} * {window}"
+        )
+    threshold = as_finite_float(success_threshold, "success_threshold")
+    if not 0.0 <= threshold < 1.0:
+        raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
+    base = as_per_task(target, k, "target").copy()  # never the caller's own array
+    if not np.all(np.isfinite(base) & (base > 0)):
+        raise ConfigError(f"target must be finite and > 0, got {base}")
+    settings = {
+        "adaptive_target": as_flag(adaptive_target, "adaptive_target"),
+        "success_window": window,
+        "success_threshold": threshold,
+    }
+    return settings, base
+
+
 def gap_sampler_config(
     kind: str,
     num_tasks: object,
@@ -35,39 +78,25 @@ def gap_sampler_config(
     success_window: object,
     success_threshold: object,
 ) -> tuple[dict[str, Any], NDArray[np.float64]]:
-    """Validated settings of a gap sampler (ConfigError naming the bad one): the config
-    entries of its state dict, and its per-task base targets. ``eps=None`` means 1/(4K)."""
+    """Validated settings of a gap sampler (ConfigError naming the bad one; checked in the
+    order num_tasks, eta, step_size, eps, success_window, success_threshold, target,
+    adaptive_target): the config entries of its state dict, and its per-task base targets.
+    ``eps=None`` means 1/(4K)."""
     k = as_task_count(num_tasks)
-    eta_value = as_finite_float(eta, "eta")
-    step_value = as_finite_float(step_size, "step_size")
-    as_step(eta_value, step_value)
-    eps_value = default_floor(k) if eps is None else as_floor(as_finite_float(eps, "eps"), k)
-    window = as_positive_int(success_window, "success_window")
-    if window > MAX_HISTORY // k:  # one flag per task and window slot is kept
-        raise ConfigError(
-            f"num_tasks * success_window must be at most {MAX_HISTORY}, got {k} * {window}"
-        )
-    threshold = as_finite_float(success_threshold, "success_threshold")
-    if not 0.0 <= threshold < 1.0:
-        raise ConfigError(f"success_threshold must be in [0, 1), got {success_threshold}")
-    base = as_per_task(target, k, "target")
-    if not np.all(np.isfinite(base) & (base > 0)):
-        raise ConfigError(f"target must be finite and > 0, got {base}")
-    config = {
-        "kind": kind,
-        "num_tasks": k,
-        "eta": eta_value,
-        "step_size": step_value,
-        "eps": eps_value,
-        "adaptive_target": as_flag(adaptive_target, "adaptive_target"),
-        "success_window": window,
-        "success_threshold": threshold,
-    }
-    return config, base
+    mirror = mirror_settings(k, eta=eta, step_size=step_size, eps=eps)
+    window, base = window_settings(
+        k,
+        target=target,
+        adaptive_target=adaptive_target,
+        success_window=success_window,
+        success_threshold=success_threshold,
+    )
+    return {"kind": kind, "num_tasks": k, **mirror, **window}, base
 
 
 def sampler_state_spec(num_tasks: int, window: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Array entries of a gap-sampler state dict: key -> (shape, dtype kinds)."""
+    """Array entries of a gap-sampler state dict, in order: key -> (shape, dtype kinds). After
+    ``probs`` come the window statistics, and the draw stream ``rng`` ends it."""
     k = num_tasks
     spec: dict[str, tuple[tuple[int, ...], str]] = {
         key: ((k,), "f") for key in ("probs", "gaps", "targets", "window_sums", "best_returns")

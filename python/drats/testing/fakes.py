@@ -38,7 +38,6 @@ from drats.domain.checks import (
     check_shape,
 )
 from drats.domain.errors import (
-    CheckpointError,
     ConfigError,
     EmptyTaskError,
     InvalidInputError,
@@ -46,6 +45,7 @@ from drats.domain.errors import (
 )
 from drats.domain.limits import MAX_DRAWS, MAX_TASKS
 from drats.domain.ports import EnvPool, Policy, ReplayBuffer, StateDict, TaskSampler
+from drats.domain.replay_state import check_replay_state, replay_state_config
 from drats.domain.rng import CounterRng
 from drats.domain.state_tree import (
     as_state_arrays,
@@ -252,13 +252,9 @@ class FakeReplayBuffer(ReplayBuffer):
 
     def _config(self) -> StateDict:
         """The configuration entries of the state dict (those of the numpy replay)."""
-        return {
-            "num_tasks": self._num_tasks,
-            "capacity_per_task": self._capacity,
-            "obs_shape": np.asarray(self._obs_shape, dtype=np.int64),
-            "action_shape": np.asarray(self._action_shape, dtype=np.int64),
-            "alpha": 0.0,
-        }
+        return replay_state_config(
+            self._num_tasks, self._capacity, self._obs_shape, self._action_shape, 0.0
+        )
 
     def state_dict(self) -> StateDict:
         state = self._config()
@@ -273,29 +269,11 @@ class FakeReplayBuffer(ReplayBuffer):
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        check_state_config(state, self._config())  # every check before anything changes
-        k, cap = self._num_tasks, self._capacity
-        spec = {name: ((k, cap, *shape), "f") for name, shape in self._shapes.items()}
-        spec.update(priorities=((k, cap), "f"), max_priority=((k,), "f"), rng=((2,), "u"))
-        a = as_state_arrays(state, {**spec, "positions": ((k,), "iu"), "sizes": ((k,), "iu")})
-        with np.errstate(over="ignore"):  # beyond float32's range becomes inf: refused below
-            data = {name: a[name].astype(np.float32) for name in self._shapes}
-        leaves, top = a["priorities"].astype(np.float64), a["max_priority"].astype(np.float64)
-        check_finite_tree({**data, "priorities": leaves, "max_priority": top})
-        sizes = as_state_ints(a["sizes"], "sizes", 0, cap)
-        positions = as_state_ints(a["positions"], "positions", 0, cap - 1)
-        filled = np.arange(cap)[None, :] < sizes[:, None]
-        if np.any((data["terminated"] != 0) & (data["terminated"] != 1)):
-            raise CheckpointError("state dict 'terminated' must be 0 or 1")
-        if np.any(top <= 0):
-            raise CheckpointError("state dict 'max_priority' must be > 0")
-        if np.any((sizes < cap) & (positions != sizes)):
-            raise CheckpointError("state dict 'positions' must equal 'sizes' on tasks not full")
-        if not np.all(np.where(filled, leaves > 0, leaves == 0)):
-            raise CheckpointError("state dict 'priorities' must be > 0 on filled slots, else 0")
-        self._data, self._leaves, self._max_priority = data, leaves, top
-        self._sizes, self._positions = sizes, positions
-        self._rng.set_state(a["rng"])
+        new = check_replay_state(state, self._config())  # every check before anything changes
+        self._data = {name: new[name] for name in self._shapes}
+        self._leaves, self._max_priority = new["priorities"], new["max_priority"]
+        self._sizes, self._positions = new["sizes"], new["positions"]
+        self._rng.set_state(new["rng"])
 
 
 class FakeEnvPool(EnvPool):

@@ -9,10 +9,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats import _core
-from drats.adapters.replay.settings import ReplaySettings, check_replay_state
+from drats.adapters.replay.settings import ReplaySettings
 from drats.domain.checks import as_seed, as_task_id, as_unit
 from drats.domain.errors import CheckpointError
 from drats.domain.ports import ReplayBuffer, StateDict
+from drats.domain.replay_state import check_replay_state
 from drats.domain.types import Batch
 
 

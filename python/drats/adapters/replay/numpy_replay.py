@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from drats.adapters.replay.settings import ReplaySettings, check_replay_state
+from drats.adapters.replay.settings import ReplaySettings
 from drats.domain.checks import (
     INTEGER_KINDS,
     NUMERIC_KINDS,
@@ -29,6 +29,7 @@ from drats.domain.checks import (
 from drats.domain.errors import EmptyTaskError, InvalidInputError, UnknownTaskError
 from drats.domain.limits import MAX_DRAWS
 from drats.domain.ports import ReplayBuffer, StateDict
+from drats.domain.replay_state import check_replay_state
 from drats.domain.rng import CounterRng
 from drats.domain.types import Batch
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from drats.domain.errors import CheckpointError
-from drats.domain.state_tree import as_state_arrays, check_state_config
+from drats.domain.state_tree import as_state_arrays, as_state_ints, check_state_config
 
 
 def replay_state_spec(
@@ -69,9 +69,8 @@ def check_replay_state(state: Mapping[str, Any], config: Mapping[str, Any]) -> d
     max_priority = a["max_priority"]
     if not np.all(np.isfinite(max_priority) & (max_priority > 0)):
         raise CheckpointError("state dict 'max_priority' must be finite and > 0")
-    sizes, positions = a["sizes"].astype(np.int64), a["positions"].astype(np.int64)
-    if np.any((sizes < 0) | (sizes > cap)):
-        raise CheckpointError(f"state dict 'sizes' must lie in [0, {cap}], got {sizes}")
+    sizes = as_state_ints(a["sizes"], "sizes", 0, cap)  # a huge unsigned value is refused
+    positions = as_state_ints(a["positions"], "positions", 0)
     ring = np.where(sizes < cap, positions == sizes, (positions >= 0) & (positions < cap))
     if not ring.all():
         raise CheckpointError(

@@ -43,7 +43,7 @@ const ReplayConfig& PerTaskReplay::Validated(const ReplayConfig& config) {
   }
   // Every element count below must fit in int64 (and in memory, which allocation checks).
   const int64_t width = 2 * config.obs_dim + config.action_dim + 2;
-  if (config.capacity_per_task > (int64_t{1} << 40) / config.num_tasks / width) {
+  if (config.capacity_per_task > kMaxValues / config.num_tasks / width) {
     throw ConfigError("num_tasks * capacity_per_task * row size is too large");
   }
   if (!std::isfinite(config.alpha) || config.alpha < 0.0) {

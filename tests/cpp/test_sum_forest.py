@@ -7,7 +7,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from drats import _core
+from drats import _core, _core_testing
 from drats.domain.errors import InvalidDtypeError, InvalidInputError, UnknownTaskError
 
 
@@ -22,10 +22,10 @@ def model_find(leaves: np.ndarray, u: float) -> int:
 class SumForestMachine(RuleBasedStateMachine):
     @initialize(trees=st.integers(1, 3), capacity=st.integers(1, 600))
     def make(self, trees: int, capacity: int) -> None:
-        self.forest = _core.SumForest(trees, capacity)
+        self.forest = _core_testing.SumForest(trees, capacity)
         # Takes every change leaf by leaf: its sums must equal, to the bit, those the batch
         # updates leave in `forest` (each node is always the same sum of its children).
-        self.twin = _core.SumForest(trees, capacity)
+        self.twin = _core_testing.SumForest(trees, capacity)
         self.leaves = np.zeros((trees, capacity))
 
     @rule(data=st.data(), value=st.floats(0.0, 1e3) | st.just(0.0))
@@ -120,7 +120,7 @@ TestSumForestMachine = SumForestMachine.TestCase
 
 
 def test_trees_are_independent() -> None:
-    forest = _core.SumForest(3, 50)
+    forest = _core_testing.SumForest(3, 50)
     forest.set(1, 7, 2.0)
     assert forest.total(0) == 0.0
     assert forest.total(2) == 0.0
@@ -129,7 +129,7 @@ def test_trees_are_independent() -> None:
 
 
 def test_find_past_total_returns_last_positive_leaf() -> None:
-    forest = _core.SumForest(1, 20)
+    forest = _core_testing.SumForest(1, 20)
     forest.set(0, 3, 1.0)
     forest.set(0, 11, 2.0)
     assert forest.find(0, forest.total(0)) == 11
@@ -138,7 +138,7 @@ def test_find_past_total_returns_last_positive_leaf() -> None:
 
 
 def test_zero_leaves_are_never_found() -> None:
-    forest = _core.SumForest(2, 64)
+    forest = _core_testing.SumForest(2, 64)
     for i in range(0, 64, 3):
         forest.set(1, i, 0.5)
     u = np.linspace(0, forest.total(1), 1000, endpoint=False)
@@ -148,7 +148,7 @@ def test_zero_leaves_are_never_found() -> None:
 
 def test_no_drift_after_many_updates() -> None:
     rng = np.random.default_rng(0)
-    forest = _core.SumForest(1, 1000)
+    forest = _core_testing.SumForest(1, 1000)
     leaves = np.zeros(1000)
     for _ in range(20000):
         i = int(rng.integers(1000))
@@ -159,7 +159,7 @@ def test_no_drift_after_many_updates() -> None:
 
 
 def test_find_stratified_rejects_unsorted_queries() -> None:
-    forest = _core.SumForest(1, 16)
+    forest = _core_testing.SumForest(1, 16)
     for i in range(16):
         forest.set(0, i, 1.0)
     with pytest.raises(InvalidInputError, match="must not decrease"):
@@ -167,7 +167,7 @@ def test_find_stratified_rejects_unsorted_queries() -> None:
 
 
 def test_bad_input() -> None:
-    forest = _core.SumForest(2, 8)
+    forest = _core_testing.SumForest(2, 8)
     with pytest.raises(InvalidInputError):
         forest.find(0, 0.0)  # empty tree
     with pytest.raises(UnknownTaskError):
@@ -179,7 +179,7 @@ def test_bad_input() -> None:
     with pytest.raises(InvalidInputError):
         forest.set(0, 0, -1.0)
     with pytest.raises(InvalidInputError):
-        _core.SumForest(1, 0)
+        _core_testing.SumForest(1, 0)
     forest.set(1, 3, 2.0)
     bad_batches = [
         (UnknownTaskError, 1, [3, 8], [1.0, 1.0]),  # a slot past the capacity
@@ -195,3 +195,8 @@ def test_bad_input() -> None:
             forest.set_batch(tree, slots, values)
         assert forest.total(1) == 2.0  # nothing applied
         assert forest.get(1, 3) == 2.0
+
+
+def test_the_production_module_does_not_expose_the_forest() -> None:
+    assert hasattr(_core_testing, "SumForest")
+    assert not hasattr(_core, "SumForest")

@@ -64,7 +64,14 @@ struct ReplayState {
 
 class PerTaskReplay {
  public:
-  // Throws std::invalid_argument unless every size is >= 1 and alpha is finite and >= 0.
+  // The most float32 values a replay may hold: num_tasks * capacity_per_task * row_width
+  // (the Python adapters' MAX_REPLAY_VALUES).
+  static constexpr int64_t kMaxValues = int64_t{1} << 40;
+  // The most draws one Sample may ask for (the Python adapters' MAX_DRAWS).
+  static constexpr int64_t kMaxDraws = (int64_t{1} << 31) - 1;
+
+  // Throws std::invalid_argument unless every size is >= 1, the replay holds at most
+  // kMaxValues values and alpha is finite and >= 0.
   explicit PerTaskReplay(const ReplayConfig& config);
 
   const ReplayConfig& config() const { return config_; }
@@ -79,8 +86,6 @@ class PerTaskReplay {
   void Add(int64_t n, const int64_t* task_ids, const float* obs, const float* actions,
            const float* rewards, const float* next_obs, const float* terminated);
 
-  // The most draws one Sample may ask for (the Python adapters' MAX_DRAWS).
-  static constexpr int64_t kMaxDraws = (int64_t{1} << 31) - 1;
   // Checks counts[num_tasks] (all >= 0, then a sum of at most kMaxDraws, then none asked of
   // an empty task) and returns their sum.
   int64_t CheckCounts(const int64_t* counts) const;

@@ -16,7 +16,16 @@ KIT = Path(drats.testing.__file__).parent
 #: The public, stable modules the kit may import from drats.
 ALLOWED = {
     f"drats.domain.{name}"
-    for name in ("ports", "types", "errors", "checks", "state_tree", "replay_state", "rng", "limits")
+    for name in (
+        "ports",
+        "types",
+        "errors",
+        "checks",
+        "state_tree",
+        "replay_state",
+        "rng",
+        "limits",
+    )
 }
 
 

@@ -11,8 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from drats.adapters.learners.sac import METRICS, TorchSACPolicy, TwinCritic  # noqa: E402
+from drats.adapters.learners.sac import METRICS, TorchSACPolicy  # noqa: E402
 from drats.adapters.learners.sac_config import SACConfig  # noqa: E402
+from drats.adapters.learners.sac_nets import TwinCritic  # noqa: E402
 from drats.domain.errors import (  # noqa: E402
     CheckpointError,
     ConfigError,

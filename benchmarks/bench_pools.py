@@ -21,10 +21,10 @@ the process and its workers (``VmHWM`` from ``/proc``), measured in a fresh inte
 episodes in which every slot switches to a random task (so env instances of many tasks are
 built and parked on the free lists).
 
-The benchmarks carry no pytest-benchmark group, so conftest.py's C++-vs-others table (which
-expects a ``cpp`` row in every group) leaves them out. After the tables, a summary with
-steps/s, ratios against ``stock-sync`` and memory is printed and written to
-``.benchmarks/pools.md``.
+The benchmarks carry no pytest-benchmark group, so the C++-vs-others table of
+``summary_table.py`` (which expects a ``cpp`` row in every group) leaves them out. After the
+tables, a summary with steps/s, ratios against ``stock-sync`` and memory is printed and written
+to ``.benchmarks/pools.md``.
 """
 
 from __future__ import annotations

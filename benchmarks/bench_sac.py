@@ -6,13 +6,9 @@ action float32[4], K = 10 tasks, 3x400 ReLU networks with one head per task, bat
 
 Implementations, measured in the same run on the same batch:
 
-* ``reference``: :class:`ReferenceMTSAC`, an MT-SAC update written the obvious way: two
-  separate critic ``nn.Module``s each with its own forward, two separate target critics, the
-  batch converted with ``torch.tensor`` on every update, ``torch.optim.Adam`` with its
-  defaults, the critic, actor and temperature losses each with its own backward and step
-  (the actor's backward also fills the critics' gradients, which are then thrown away),
-  per-task temperatures updated in a Python loop over tasks, Polyak averaging one parameter
-  at a time, ``.item()`` for every metric.
+* ``reference``: :class:`reference_sac.ReferenceMTSAC`, an MT-SAC update written the
+  obvious way (two critic modules, separate targets, default Adam, a Python loop over the
+  per-task temperatures, ``.item()`` metrics; see ``reference_sac.py``).
 * ``drats``: :meth:`drats.adapters.learners.sac.TorchSACPolicy.learn` with the default
   settings (float32 throughout).
 * ``drats fast_matmul``: the same with ``SACConfig(fast_matmul=True)``: the float32 matmuls
@@ -37,11 +33,8 @@ ratio, with the range over rounds) is printed at the end and written to ``.bench
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -55,8 +48,9 @@ torch = pytest.importorskip("torch")
 
 from drats.adapters.learners.sac import TorchSACPolicy  # noqa: E402
 from drats.adapters.learners.sac_config import SACConfig  # noqa: E402
-from drats.adapters.learners.torch_nets import MultiHeadMLP  # noqa: E402
 from drats.domain.types import Batch  # noqa: E402
+from machine_info import describe  # noqa: E402
+from reference_sac import ReferenceMTSAC  # noqa: E402
 
 OBS_DIM, ACT_DIM, K = 49, 4, 10
 HIDDEN = (400, 400, 400)
@@ -115,97 +109,6 @@ def matmul_peak(rounds: int = 5, calls: int = 50) -> float:
     return 2.0 * BATCH * width * width / best
 
 
-# -------------------------------------------------------------------------------- reference
-
-
-class ReferenceMTSAC:
-    """A straightforward multi-task SAC update (see the module docstring)."""
-
-    def __init__(self, obs_dim: int, action_dim: int, num_tasks: int, seed: int = 0) -> None:
-        torch.manual_seed(seed)
-        self.num_tasks, self.action_dim = num_tasks, action_dim
-        self.gamma, self.tau, self.target_entropy = 0.99, 0.005, -float(action_dim)
-        self.actor = MultiHeadMLP(obs_dim, 2 * action_dim, num_tasks, hidden=HIDDEN)
-        self.critic1 = MultiHeadMLP(obs_dim + action_dim, 1, num_tasks, hidden=HIDDEN)
-        self.critic2 = MultiHeadMLP(obs_dim + action_dim, 1, num_tasks, hidden=HIDDEN)
-        self.target1 = copy.deepcopy(self.critic1)
-        self.target2 = copy.deepcopy(self.critic2)
-        self.log_alpha = torch.zeros(num_tasks, requires_grad=True)
-        self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=3e-4)
-        self.critic1_optim = torch.optim.Adam(self.critic1.parameters(), lr=3e-4)
-        self.critic2_optim = torch.optim.Adam(self.critic2.parameters(), lr=3e-4)
-        self.alpha_optim = torch.optim.Adam([self.log_alpha], lr=3e-4)
-        self.td_errors = np.zeros(0, np.float32)
-
-    def sample(self, obs: Any, ids: Any) -> tuple[Any, Any]:
-        mean, log_std = self.actor(obs, ids).chunk(2, dim=-1)
-        log_std = torch.clamp(log_std, -20.0, 2.0)
-        normal = torch.distributions.Normal(mean, log_std.exp())
-        u = normal.rsample()
-        action = torch.tanh(u)
-        log_prob = normal.log_prob(u).sum(-1) - torch.log(1 - action.pow(2) + 1e-6).sum(-1)
-        return action, log_prob
-
-    def learn(self, batch: Batch) -> dict[str, float]:
-        obs = torch.tensor(batch.obs)
-        actions = torch.tensor(batch.actions)
-        rewards = torch.tensor(batch.rewards)
-        next_obs = torch.tensor(batch.next_obs)
-        terminated = torch.tensor(batch.terminated)
-        ids = torch.tensor(batch.task_ids)
-        weights = torch.tensor(batch.weights)
-        alpha = self.log_alpha.exp().detach()[ids]
-        with torch.no_grad():
-            next_a, next_logp = self.sample(next_obs, ids)
-            t1 = self.target1(torch.cat([next_obs, next_a], 1), ids).squeeze(-1)
-            t2 = self.target2(torch.cat([next_obs, next_a], 1), ids).squeeze(-1)
-            y = rewards + self.gamma * (1 - terminated) * (torch.min(t1, t2) - alpha * next_logp)
-        q1 = self.critic1(torch.cat([obs, actions], 1), ids).squeeze(-1)
-        q2 = self.critic2(torch.cat([obs, actions], 1), ids).squeeze(-1)
-        loss1 = (weights * (q1 - y) ** 2).mean()
-        loss2 = (weights * (q2 - y) ** 2).mean()
-        self.critic1_optim.zero_grad()
-        loss1.backward()
-        self.critic1_optim.step()
-        self.critic2_optim.zero_grad()
-        loss2.backward()
-        self.critic2_optim.step()
-        self.td_errors = ((q1 - y).abs() + (q2 - y).abs()).detach().numpy() / 2
-
-        new_a, logp = self.sample(obs, ids)
-        q_new = torch.min(
-            self.critic1(torch.cat([obs, new_a], 1), ids).squeeze(-1),
-            self.critic2(torch.cat([obs, new_a], 1), ids).squeeze(-1),
-        )
-        actor_loss = (alpha * logp - q_new).mean()
-        self.actor_optim.zero_grad()
-        actor_loss.backward()
-        self.actor_optim.step()
-
-        alpha_loss = torch.zeros(())
-        for t in range(self.num_tasks):
-            mask = ids == t
-            if mask.any():
-                term = self.log_alpha[t] * (logp[mask].detach() + self.target_entropy)
-                alpha_loss = alpha_loss - term.mean() / self.num_tasks
-        self.alpha_optim.zero_grad()
-        alpha_loss.backward()
-        self.alpha_optim.step()
-
-        with torch.no_grad():
-            for online, target in ((self.critic1, self.target1), (self.critic2, self.target2)):
-                for p, tp in zip(online.parameters(), target.parameters(), strict=True):
-                    tp.data.copy_(self.tau * p.data + (1 - self.tau) * tp.data)
-        return {
-            "critic_loss": loss1.item() + loss2.item(),
-            "actor_loss": actor_loss.item(),
-            "alpha_loss": alpha_loss.item(),
-            "alpha_mean": self.log_alpha.exp().mean().item(),
-            "entropy": -logp.mean().item(),
-            "q_mean": ((q1 + q2) / 2).mean().item(),
-        }
-
-
 # --------------------------------------------------------------------------------- workload
 
 
@@ -239,7 +142,7 @@ def learners() -> dict[str, Callable[[Batch], object]]:
         return TorchSACPolicy(OBS_DIM, ACT_DIM, K, config=config, device="cpu").learn
 
     return {
-        "reference": ReferenceMTSAC(OBS_DIM, ACT_DIM, K).learn,
+        "reference": ReferenceMTSAC(OBS_DIM, ACT_DIM, K, HIDDEN).learn,
         "drats": ours(SACConfig()),
         "drats fast_matmul": ours(SACConfig(fast_matmul=True)),
     }
@@ -306,16 +209,6 @@ def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFix
 # ---------------------------------------------------------------------------------- summary
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def summary_lines(results: dict[str, list[float]], peak: float | None = None) -> list[str]:
     """A markdown table: updates/s (median and range over rounds), the ratio to reference, the
     matmul work of an update and the share of the matmul peak it runs at; then the float32
@@ -364,7 +257,7 @@ def summary_lines(results: dict[str, list[float]], peak: float | None = None) ->
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}"
+    machine = describe()
     return [
         "# drats: multi-task SAC learner speed",
         "",

@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "OnPolicyTrainer": "drats.application.onpolicy",
     "BaseTrainer": "drats.application.base",
     "MetricsSink": "drats.domain.ports",
+    "TensorBoardSink": "drats.adapters.sinks.tensorboard",
     "TorchSACPolicy": "drats.adapters.learners.sac",
     "SACConfig": "drats.adapters.learners.sac_config",
     "evaluate": "drats.application.evaluation",
@@ -98,6 +99,7 @@ __all__ = [
     "SACConfig",
     "SmtSampler",
     "TaskSampler",
+    "TensorBoardSink",
     "TorchPPOPolicy",
     "TorchSACPolicy",
     "TrainConfig",
@@ -148,6 +150,7 @@ if TYPE_CHECKING:
     from drats.adapters.samplers.numpy_uniform import NumpyUniformSampler
     from drats.adapters.samplers.smt import SmtSampler
     from drats.adapters.samplers.uniform import UniformSampler
+    from drats.adapters.sinks.tensorboard import TensorBoardSink
     from drats.application.base import BaseTrainer
     from drats.application.config import TrainConfig
     from drats.application.evaluation import evaluate

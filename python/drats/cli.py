@@ -118,6 +118,34 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no live progress line")
     _add_train_options(train)
 
+    sweep = sub.add_parser(
+        "sweep",
+        help="many runs from one command: samplers x settings x seeds, resumable",
+        description="Runs every sampler x every --set combination x every seed as ordinary "
+        "drats train runs in DIR/<group>/seed<k>/; rerunning the same command skips finished "
+        "runs and resumes interrupted ones.",
+    )
+    sweep.add_argument("--suite", default="gridworld4", help="the task suite (default gridworld4)")
+    sweep.add_argument("--algo", default="ppo", help="the learner (default ppo)")
+    sweep.add_argument("--samplers", default="drats,uniform", help="comma-separated samplers")
+    sweep.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-19 or 0,3,7 (default 0-4)")
+    sweep.add_argument("--steps", type=int, help="budget of every run (the suite's by default)")
+    sweep.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=V1[,V2...]",
+        help="a train setting for every run (one value) or a grid over it (several values); "
+        "repeat for more settings, e.g. --set eta=8,16,32 --set eval_every=8192",
+    )
+    sweep.add_argument("--out", type=Path, required=True, help="the sweep directory")
+    sweep.add_argument("--engine", default="local", choices=("local", "ray"))
+    sweep.add_argument("--ray-address", help="a Ray cluster to join (default: a local Ray)")
+    sweep.add_argument(
+        "--workers", type=int, help="runs at once (default: the number of CPU cores)"
+    )
+    sweep.add_argument("--threads-per-run", type=int, default=1, help="threads of each run")
+
     ev = sub.add_parser("eval", help="evaluate a checkpoint (or the newest one in a run dir)")
     ev.add_argument("checkpoint", type=Path)
     ev.add_argument("--episodes", type=int, help="episodes per task (the run's setting)")
@@ -145,7 +173,7 @@ def _given(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], di
 
 
 def _train(args: argparse.Namespace) -> int:
-    from drats.application.checkpoint import CheckpointStore, atomic_write_bytes
+    from drats.application.checkpoint import CheckpointStore, atomic_write_bytes, hold_run_lock
     from drats.application.report import steps_to_success, summary_table
     from drats.application.run_log import read_rows
     from drats.bootstrap import build, make_trainer
@@ -197,6 +225,8 @@ def _train(args: argparse.Namespace) -> int:
                 raise ConfigError(
                     f"--out {run_dir}: cannot create the run directory ({err})"
                 ) from None
+        _lock = hold_run_lock(run_dir)  # held until this process ends
+        if args.resume is None:
             atomic_write_bytes(run_dir / "config.json", config.to_json().encode())
         sinks: list[MetricsSink] = []
         from drats.adapters.sinks.tensorboard import TensorBoardSink, tensorboard_available
@@ -232,6 +262,43 @@ def _train(args: argparse.Namespace) -> int:
         print(f"mean eval success first reached 0.90 at {reached:,} env steps")
     print(f"run directory: {run_dir}  (plot it with: drats plot {run_dir})")
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    import os
+
+    from drats.application.sweep import SweepPlan, parse_grid, parse_seeds, run_sweep
+
+    plan = SweepPlan(
+        suite=args.suite,
+        algo=args.algo,
+        samplers=tuple(s.strip() for s in args.samplers.split(",") if s.strip()),
+        seeds=parse_seeds(args.seeds),
+        steps=args.steps,
+        grid=parse_grid(args.set),
+        threads_per_run=args.threads_per_run,
+    )
+    runs = plan.runs()  # every configuration is checked before anything starts
+    workers = args.workers or len(os.sched_getaffinity(0))
+    if args.engine == "ray":
+        from drats.adapters.sweep.ray_engine import RayEngine
+
+        engine: Any = RayEngine(workers, args.threads_per_run, address=args.ray_address)
+    else:
+        if args.ray_address is not None:
+            raise ConfigError("--ray-address applies to --engine ray only")
+        from drats.adapters.sweep.local import LocalEngine
+
+        engine = LocalEngine(workers, args.threads_per_run)
+    groups = len({r.group for r in runs})
+    print(
+        f"drats: sweep of {len(runs)} runs ({groups} groups x {len(plan.seeds)} seeds) "
+        f"on {args.engine} with {workers} workers -> {args.out}",
+        file=sys.stderr,
+    )
+    result = run_sweep(plan, args.out, engine)
+    print(f"sweep directory: {args.out}  (summarise it with: drats report {args.out})")
+    return 1 if result.failed else 0
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -275,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drats`` console script; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    command = {"train": _train, "eval": _eval, "plot": _plot}[args.command]
+    command = {"train": _train, "sweep": _sweep, "eval": _eval, "plot": _plot}[args.command]
     try:
         return command(args)
     except DratsError as err:

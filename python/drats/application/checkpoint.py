@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from drats.domain.errors import CheckpointError
+from drats.domain.errors import CheckpointError, ConfigError
 
 _NAME = re.compile(r"^checkpoint-(\d{12})\.npz$")
 FORMAT = 1
@@ -51,6 +51,26 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def hold_run_lock(run_dir: Path) -> Any:
+    """Take the run directory's lock (``run_dir/.lock``) for as long as the returned handle
+    lives; ConfigError if another process holds it (two trainers in one directory would
+    interleave their checkpoints and logs). Where file locks are unavailable, nothing is held."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    handle = (run_dir / ".lock").open("a")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(
+            f"{run_dir} is in use by another drats process (its .lock is held); wait for it "
+            "to end or stop it"
+        ) from None
+    return handle
 
 
 class CheckpointStore:

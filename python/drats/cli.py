@@ -47,6 +47,7 @@ _KINDS: dict[str, dict[str, Any]] = {
 #: TrainConfig field type -> argparse keywords
 _FIELD_KINDS: dict[str, dict[str, Any]] = {
     "str": {},
+    "str | None": {},
     "int": {"type": int},
     "int | None": {"type": int},
     "float": {"type": float},
@@ -319,7 +320,7 @@ def _eval(args: argparse.Namespace) -> int:
     try:
         policy = build_policy(config, pool)
         policy.load_state_dict(parts["policy"])
-        result = evaluate(policy, pool, episodes)
+        result = evaluate(policy, pool, episodes, greedy=config.greedy_eval)
     finally:
         pool.close()
     print(

@@ -15,7 +15,7 @@ from drats.bootstrap import build, make_trainer
 
 
 def test_drats_solves_gridworld4_within_the_default_budget(tmp_path: Path) -> None:
-    config = TrainConfig(seed=1, device="cpu", checkpoint_every=0)
+    config = TrainConfig(seed=1, device="cpu", checkpoint_every=0, threads=1)
     assert config.suite == "gridworld4"
     assert config.sampler == "drats"
     make_trainer(config, build(config), tmp_path, progress=False).run()

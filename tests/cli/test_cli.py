@@ -36,6 +36,7 @@ SHORT = ["--steps", "2048", "--eval-every", "1024", "--no-progress", "--threads"
         (["--batch-size", "64"], "batch_size applies to --algo sac only"),
         (["--algo", "sac", "--rollout-steps", "8"], "rollout_steps applies to --algo ppo"),
         (["--algo", "dqn"], "unknown algo 'dqn'"),
+        (["--eval-mode", "best"], "eval_mode must be greedy or sampled"),
     ],
 )
 def test_invalid_options_exit_with_one_line(

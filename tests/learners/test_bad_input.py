@@ -159,6 +159,8 @@ PPO_CONFIG_CASES = [
     ("hidden", (True,)),
     ("multi_head", "yes"),
     ("per_task_adv_norm", 1),
+    ("critic_gain", 0.0),
+    ("critic_gain", np.nan),
 ]
 SAC_CONFIG_CASES = [
     ("actor_lr", True),

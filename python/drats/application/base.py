@@ -139,7 +139,7 @@ class BaseTrainer:
         if eval_every and (last or c.env_steps // eval_every > before // eval_every):
             t0 = time.perf_counter()
             evaluated = self.last_eval = evaluate(
-                self.policy, self.eval_pool, cfg.resolved("eval_episodes")
+                self.policy, self.eval_pool, cfg.resolved("eval_episodes"), greedy=cfg.greedy_eval
             )
             self.seconds["eval"] += time.perf_counter() - t0
         seconds = time.perf_counter() - started

@@ -24,6 +24,7 @@ from drats.domain.errors import ConfigError
 
 ALLOCATIONS = ("equal", "drats")
 BACKENDS = ("inprocess", "process")
+EVAL_MODES = ("greedy", "sampled")
 
 
 def _field(default: Any, help: str, *, algo: str | None = None, cli: bool = True) -> Any:
@@ -99,7 +100,10 @@ class TrainConfig:
         None, "PPO: steps per slot per rollout (one rollout is one sampler window)", algo="ppo"
     )
     eval_every: int | None = _field(None, "env steps between evaluations (0: only at the end)")
-    eval_episodes: int | None = _field(None, "deterministic evaluation episodes per task")
+    eval_episodes: int | None = _field(None, "evaluation episodes per task")
+    eval_mode: str | None = _field(
+        None, "evaluation actions: greedy (the most likely) or sampled (the suite's default)"
+    )
     checkpoint_every: int | None = _field(
         None, "env steps between checkpoints (0: only at the end)"
     )
@@ -143,6 +147,8 @@ class TrainConfig:
         self._check_applies()
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.eval_mode not in (None, *EVAL_MODES):
+            raise ConfigError(f"eval_mode must be greedy or sampled, got {self.eval_mode!r}")
         for name, allowed in (("replay_alloc", ALLOCATIONS), ("backend", BACKENDS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(
@@ -173,6 +179,7 @@ class TrainConfig:
         config.json edited by hand, or a TrainConfig built in code); bools are not ints."""
         allowed: dict[str, tuple[type, ...]] = {
             "str": (str,),
+            "str | None": (str, type(None)),
             "int": (int,),
             "int | None": (int, type(None)),
             "float": (int, float),
@@ -220,6 +227,11 @@ class TrainConfig:
         if self.algo == "sac" and name in preset.sac:
             return int(preset.sac[name])
         return int(getattr(preset, name))
+
+    @property
+    def greedy_eval(self) -> bool:
+        """Whether evaluation takes the most likely action (else it samples the policy)."""
+        return (self.eval_mode or self.preset.eval_mode) == "greedy"
 
     def sampler_settings(self, num_tasks: int) -> dict[str, Any]:
         """Preset sampler options overlaid with the user's; eps defaults to 1/(4K)."""

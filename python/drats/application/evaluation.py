@@ -1,5 +1,6 @@
-"""Evaluation as Meta-World does it: a fixed number of deterministic episodes per task, on a
-pool whose episodes end on success; success = success at any step."""
+"""Evaluation: a fixed number of episodes per task on a pool whose episodes end on success,
+with the policy's most likely actions (Meta-World's protocol) or actions sampled from it;
+success = success at any step."""
 
 from __future__ import annotations
 
@@ -37,8 +38,11 @@ class EvalResult:
         return float(self.returns.min())
 
 
-def evaluate(policy: Policy, pool: EnvPool, episodes_per_task: int) -> EvalResult:
-    """Run ``episodes_per_task`` deterministic episodes of every task on ``pool``.
+def evaluate(
+    policy: Policy, pool: EnvPool, episodes_per_task: int, *, greedy: bool = True
+) -> EvalResult:
+    """Run ``episodes_per_task`` episodes of every task on ``pool``, acting greedily (the most
+    likely action) or, with ``greedy=False``, with actions sampled from the policy.
 
     Slots take the pending episodes task by task; once nothing is pending, a free slot plays
     a filler episode whose result is discarded (every slot must keep stepping).
@@ -61,7 +65,7 @@ def evaluate(policy: Policy, pool: EnvPool, episodes_per_task: int) -> EvalResul
     tasks, counted = assign(n)  # counted: the slot's current episode is a real one
     obs = pool.reset(tasks)
     while done.sum() < k * episodes_per_task:
-        actions = policy.act(obs, tasks, deterministic=True).actions
+        actions = policy.act(obs, tasks, deterministic=greedy).actions
         out = pool.step(actions)
         ended = np.flatnonzero(out.terminated | out.truncated)
         eps = out.episodes

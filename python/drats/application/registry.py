@@ -28,7 +28,9 @@ class SuitePreset:
         rollout_steps: PPO: steps per slot in one rollout (one rollout is one sampler window).
         steps: default training budget in environment steps.
         eval_every: environment steps between evaluations.
-        eval_episodes: deterministic evaluation episodes per task.
+        eval_episodes: evaluation episodes per task.
+        eval_mode: ``greedy`` (the most likely action: Meta-World's protocol) or ``sampled``
+            (actions drawn from the policy, as the paper evaluates GridWorld-4).
         checkpoint_every: environment steps between checkpoints.
         sampler: sampler settings (eta, step_size, eps, target, adaptive_target); eps defaults
             to 1/(4K) when absent.
@@ -47,6 +49,7 @@ class SuitePreset:
     eval_episodes: int
     checkpoint_every: int
     sampler: Mapping[str, Any]
+    eval_mode: str = "greedy"
     ppo: Mapping[str, Any] = field(default_factory=dict)
     sac: Mapping[str, Any] = field(default_factory=dict)
 

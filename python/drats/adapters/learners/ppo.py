@@ -124,7 +124,7 @@ class TorchPPOPolicy(Policy):
             ).to(self.device)  # fmt: skip
 
         self.actor = net(out, 0.01)
-        self.critic = net(1, 1.0)
+        self.critic = net(1, cfg.critic_gain)
         self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self._gen = torch.Generator(device=self.device)

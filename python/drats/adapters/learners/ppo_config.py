@@ -81,6 +81,10 @@ class PPOConfig:
         max_grad_norm: gradient-norm clip of each network; None disables it.
         target_kl: stop the epochs early once approx-KL exceeds ``1.5 * target_kl``; None never.
         per_task_adv_norm: normalise advantages per task inside each minibatch.
+        critic_gain: orthogonal-init gain of the critic's output head (the actor's is 0.01).
+            Near 1, every state starts with a random value of up to about +-0.5; where rewards
+            are small (GridWorld-4: -0.001 a step, +1 at the goal) those values swamp the
+            advantages long enough for the actor to learn to avoid the goal.
         log_std_min, log_std_max: clip of the state-dependent Gaussian log-std.
     """
 
@@ -98,13 +102,14 @@ class PPOConfig:
     max_grad_norm: float | None = 1.0
     target_kl: float | None = 0.05
     per_task_adv_norm: bool = True
+    critic_gain: float = 1.0
     log_std_min: float = -20.0
     log_std_max: float = 2.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", checked_hidden(self))
         check_flags(self, "multi_head", "per_task_adv_norm")
-        for name in ("lr", "adam_eps"):
+        for name in ("lr", "adam_eps", "critic_gain"):
             check_real(self, name, 0.0, open_low=True)
         for name in ("gamma", "gae_lambda"):
             check_real(self, name, 0.0, 1.0, open_low=True)

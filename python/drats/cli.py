@@ -6,6 +6,7 @@ Invalid options end with a one-line ``drats: error: ...`` and exit status 2, not
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -218,7 +219,8 @@ def _train(args: argparse.Namespace) -> int:
     # Everything is built (and so checked) before a new run directory is created, so a run
     # refused here leaves nothing behind.
     components = build(config)
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(components.close)
         if args.resume is None:
             try:
                 run_dir.mkdir(parents=True, exist_ok=True)
@@ -226,7 +228,7 @@ def _train(args: argparse.Namespace) -> int:
                 raise ConfigError(
                     f"--out {run_dir}: cannot create the run directory ({err})"
                 ) from None
-        _lock = hold_run_lock(run_dir)  # held until this process ends
+        stack.enter_context(hold_run_lock(run_dir))
         if args.resume is None:
             atomic_write_bytes(run_dir / "config.json", config.to_json().encode())
         sinks: list[MetricsSink] = []
@@ -254,9 +256,6 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         trainer.run()
-    finally:
-        components.pool.close()
-        components.eval_pool.close()
     print(summary_table(trainer, components.pool.task_names))
     reached = steps_to_success(read_rows(run_dir))
     if reached is not None:

@@ -141,3 +141,18 @@ def test_tensorboard_events_when_installed(tmp_path: Path) -> None:
     events = list((run / "tensorboard").glob("events.out.tfevents.*"))
     assert events
     assert events[0].stat().st_size > 0
+
+
+def test_a_run_directory_in_use_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two trainers in one run directory would interleave checkpoints: the second is refused."""
+    from drats.application.checkpoint import hold_run_lock
+
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *SHORT]) == 0
+    capsys.readouterr()
+    with hold_run_lock(run):
+        assert main(["train", "--resume", str(run), "--steps", "4096", "--no-progress"]) == 2
+    assert "in use by another drats process" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--steps", "4096", "--no-progress"]) == 0

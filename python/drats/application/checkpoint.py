@@ -8,12 +8,13 @@ state dict of numpy arrays, scalars and strings; keys are stored as ``"<part>.<k
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,24 +54,25 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def hold_run_lock(run_dir: Path) -> Any:
-    """Take the run directory's lock (``run_dir/.lock``) for as long as the returned handle
-    lives; ConfigError if another process holds it (two trainers in one directory would
-    interleave their checkpoints and logs). Where file locks are unavailable, nothing is held."""
+@contextlib.contextmanager
+def hold_run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's lock (``run_dir/.lock``) for the duration of the block;
+    ConfigError if another process holds it (two trainers in one directory would interleave
+    their checkpoints and logs). Where file locks are unavailable, nothing is held."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
-        return None
-    handle = (run_dir / ".lock").open("a")
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise ConfigError(
-            f"{run_dir} is in use by another drats process (its .lock is held); wait for it "
-            "to end or stop it"
-        ) from None
-    return handle
+        yield
+        return
+    with (run_dir / ".lock").open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ConfigError(
+                f"{run_dir} is in use by another drats process (its .lock is held); wait for "
+                "it to end or stop it"
+            ) from None
+        yield
 
 
 class CheckpointStore:

@@ -63,7 +63,8 @@ class OnPolicyTrainer(BaseTrainer):
             bootstrap = np.zeros(n, dtype=np.float32)
             cut = np.flatnonzero(out.truncated & ~out.terminated)
             if cut.size:  # value of the final observation, so a time limit is not a terminal
-                bootstrap[cut] = policy.act(out.obs[cut], tasks[cut]).extras["value"]
+                final = policy.act(out.obs[cut], tasks[cut], deterministic=True)
+                bootstrap[cut] = final.extras["value"]
             self.seconds["act"] += t1 - t0 + clock() - t2
             self.seconds["env"] += t2 - t1
             buf["obs"].append(obs)
@@ -77,7 +78,7 @@ class OnPolicyTrainer(BaseTrainer):
             obs, tasks = self._advance(out, tasks, stats)
         self._close_stats(obs, tasks, stats)
         t0 = clock()
-        last_values = policy.act(obs, tasks).extras["value"]
+        last_values = policy.act(obs, tasks, deterministic=True).extras["value"]
         self.seconds["act"] += clock() - t0
         arrays = {key: np.stack(values) for key, values in buf.items() if key != "last_values"}
         return Rollout(last_values=last_values, **arrays), stats

@@ -57,6 +57,8 @@ def as_array(value: ArrayLike, name: str, kinds: str, dtype: type[np.generic]) -
         InvalidInputError: ``value`` cannot be made into an array (ragged nested lists, say).
         InvalidDtypeError: the array's dtype kind is not in ``kinds``.
     """
+    if type(value) is np.ndarray and value.dtype == dtype:  # already right: no work
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as err:
@@ -111,6 +113,8 @@ def check_shape(
 
 def check_finite(arr: NDArray[Any], name: str) -> None:
     """InvalidInputError if ``arr`` holds NaN or inf (naming the first such entry)."""
+    if np.isfinite(arr).all():
+        return
     bad = ~np.isfinite(arr)
     if bad.any():
         at = tuple(int(i) for i in np.argwhere(bad)[0])

@@ -26,6 +26,14 @@ from drats.domain.ports import EnvPool, StateDict
 from drats.domain.state_tree import as_state_arrays, check_state_config
 from drats.domain.types import EpisodeStats, PoolStep
 
+#: What a step reports when no episode ends (its arrays are empty, so sharing it is safe).
+_NO_EPISODES = EpisodeStats(
+    task_ids=np.zeros(0, np.int64),
+    returns=np.zeros(0),
+    lengths=np.zeros(0, np.int64),
+    successes=np.zeros(0, bool),
+)
+
 #: ``(shape, dtype kinds)`` of one state-dict array entry.
 EntrySpec = tuple[tuple[int, ...], str]
 
@@ -98,6 +106,10 @@ class ArrayEnvPool(EnvPool):
     def _observe(self, slots: NDArray[np.int64]) -> NDArray[np.float32]:
         """float32[len(slots), obs_dim]: the observations of ``slots``."""
 
+    def _observe_all(self) -> NDArray[np.float32]:
+        """float32[N, obs_dim]: every slot's observation (override when it can be cheaper)."""
+        return self._observe(np.arange(self._n))
+
     # ------------------------------------------------------------------------ episodes
 
     def _check_open(self) -> None:
@@ -129,16 +141,20 @@ class ArrayEnvPool(EnvPool):
         self._steps += 1
         self._returns += rewards
         truncated = ~terminated & (self._steps >= self.HORIZON)
-        ended = np.flatnonzero(terminated | truncated)
-        episodes = EpisodeStats(
-            task_ids=self._tasks[ended].copy(),
-            returns=self._returns[ended].copy(),
-            lengths=self._steps[ended].copy(),
-            successes=successes[ended].copy(),
-        )
-        self._live[ended] = False
+        done = terminated | truncated
+        if done.any():
+            ended = np.flatnonzero(done)
+            episodes = EpisodeStats(
+                task_ids=self._tasks[ended],
+                returns=self._returns[ended],
+                lengths=self._steps[ended],
+                successes=successes[ended],
+            )
+            self._live[ended] = False
+        else:
+            episodes = _NO_EPISODES
         return PoolStep(
-            obs=self._observe(np.arange(self._n)),
+            obs=self._observe_all(),
             rewards=rewards.astype(np.float32),
             terminated=terminated,
             truncated=truncated,

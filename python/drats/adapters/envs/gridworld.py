@@ -40,6 +40,35 @@ def _walls() -> NDArray[np.bool_]:
     return walls
 
 
+def _transitions() -> NDArray[np.int64]:
+    """int64[K, SIZE * SIZE, 4]: the cell each action leads to from each cell of each task
+    (a move into the wall or off the grid stays put)."""
+    walls = _walls()
+    k, cells = len(WALL_LENGTHS), SIZE * SIZE
+    rows, cols = np.divmod(np.arange(cells), SIZE)
+    target = np.clip(np.stack([rows, cols], 1)[:, None, :] + _MOVES[None], 0, SIZE - 1)
+    blocked = walls[:, target[..., 0], target[..., 1]]  # [K, cells, 4]
+    moved = target[..., 0] * SIZE + target[..., 1]
+    out: NDArray[np.int64] = np.where(blocked, np.arange(cells)[None, :, None], moved[None])
+    assert out.shape == (k, cells, 4)
+    return out
+
+
+def _observations() -> NDArray[np.float32]:
+    """float32[K, SIZE * SIZE, obs_dim]: the observation of every cell of every task."""
+    k, cells = len(WALL_LENGTHS), SIZE * SIZE
+    obs = np.zeros((k, cells, cells + k), dtype=np.float32)
+    obs[:, np.arange(cells), np.arange(cells)] = 1.0
+    obs[np.arange(k), :, cells + np.arange(k)] = 1.0
+    return obs
+
+
+#: the transition and observation tables (the grids are deterministic and tiny)
+_NEXT = _transitions()
+_OBS = _observations()
+_GOAL_CELL = _GOAL[0] * SIZE + _GOAL[1]
+
+
 class GridWorldEnvPool(ArrayEnvPool):
     """``num_slots`` GridWorld-4 episodes stepped together in numpy; any slot plays any task.
 
@@ -71,8 +100,7 @@ class GridWorldEnvPool(ArrayEnvPool):
                 "terminate_on_success must be True for gridworld4: reaching the goal always "
                 "ends its episode"
             )
-        self._walls = _walls()
-        self._pos = np.zeros((self._n, 2), dtype=np.int64)
+        self._cell = np.zeros(self._n, dtype=np.int64)  # row * SIZE + column
 
     @property
     def obs_dim(self) -> int:
@@ -85,19 +113,20 @@ class GridWorldEnvPool(ArrayEnvPool):
     # ------------------------------------------------------------------------ episodes
 
     def _observe(self, slots: NDArray[np.int64]) -> NDArray[np.float32]:
-        obs = np.zeros((slots.size, self.obs_dim), dtype=np.float32)
-        rows = np.arange(slots.size)
-        obs[rows, self._pos[slots, 0] * SIZE + self._pos[slots, 1]] = 1.0
-        obs[rows, SIZE * SIZE + self._tasks[slots]] = 1.0
-        return obs
+        out: NDArray[np.float32] = _OBS[self._tasks[slots], self._cell[slots]]
+        return out
+
+    def _observe_all(self) -> NDArray[np.float32]:
+        out: NDArray[np.float32] = _OBS[self._tasks, self._cell]
+        return out
 
     def _start(self, slots: NDArray[np.int64], tasks: NDArray[np.int64]) -> None:
-        self._pos[slots] = 0
+        self._cell[slots] = 0
 
     def _check_actions(self, actions: ArrayLike) -> NDArray[np.int64]:
         act = as_array(actions, "actions", INTEGER_KINDS, np.int64)
         check_shape(act, (self._n,), "actions", symbols=("num_slots",))
-        if np.any((act < 0) | (act >= len(_MOVES))):
+        if (act.view(np.uint64) >= len(_MOVES)).any():  # a negative action is huge as uint64
             bad = int(act[(act < 0) | (act >= len(_MOVES))][0])
             raise InvalidInputError(f"actions must lie in [0, {len(_MOVES)}), got {bad}")
         return act
@@ -105,17 +134,16 @@ class GridWorldEnvPool(ArrayEnvPool):
     def _move(
         self, actions: NDArray[np.int64]
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
-        target = np.clip(self._pos + _MOVES[actions], 0, SIZE - 1)
-        blocked = self._walls[self._tasks, target[:, 0], target[:, 1]]
-        self._pos = np.where(blocked[:, None], self._pos, target)
-        at_goal = (self._pos[:, 0] == _GOAL[0]) & (self._pos[:, 1] == _GOAL[1])
+        self._cell = _NEXT[self._tasks, self._cell, actions]
+        at_goal = self._cell == _GOAL_CELL
         rewards = np.where(at_goal, GOAL_REWARD, STEP_REWARD)
         return rewards, at_goal, at_goal
 
     # ------------------------------------------------------------------------ state
 
     def _state_arrays(self) -> dict[str, NDArray[Any]]:
-        return {"pos": self._pos.copy(), **super()._state_arrays()}
+        pos = np.stack(np.divmod(self._cell, SIZE), axis=1).astype(np.int64)
+        return {"pos": pos, **super()._state_arrays()}
 
     def _state_spec(self) -> dict[str, EntrySpec]:
         return {"pos": ((self._n, 2), "iu"), **super()._state_spec()}
@@ -124,5 +152,6 @@ class GridWorldEnvPool(ArrayEnvPool):
         return {"pos": (a["pos"] < 0) | (a["pos"] >= SIZE), **super()._out_of_range(a)}
 
     def _restore(self, a: Mapping[str, NDArray[Any]]) -> None:
-        self._pos = a["pos"].astype(np.int64, copy=True)
+        pos = a["pos"].astype(np.int64)
+        self._cell = pos[:, 0] * SIZE + pos[:, 1]
         super()._restore(a)

@@ -16,12 +16,19 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from drats.adapters.learners.numpy_forward import (
+    NumpyMLP,
+    categorical,
+    gaussian_log_prob,
+    standard_normal,
+)
 from drats.adapters.learners.ppo_config import PPOConfig
 from drats.adapters.learners.torch_nets import (
     MultiHeadMLP,
     check_generator_state,
     check_module_state,
     check_optim_state,
+    check_stream_state,
     config_of,
     pick_device,
     policy_dims,
@@ -33,6 +40,7 @@ from drats.adapters.learners.torch_nets import (
 from drats.domain.checks import (
     INTEGER_KINDS,
     NUMERIC_KINDS,
+    REAL_KINDS,
     FieldSpec,
     as_array,
     as_fields,
@@ -45,12 +53,11 @@ from drats.domain.checks import (
 )
 from drats.domain.errors import CheckpointError, InvalidInputError
 from drats.domain.ports import Policy, StateDict
+from drats.domain.rng import UniformStream
 from drats.domain.state_tree import check_finite_tree, flatten_tree, unflatten_tree
 from drats.domain.types import PolicyStep, Rollout
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-#: dtype kinds accepted for the float fields of acting inputs and rollouts (bool refused).
-REAL_KINDS = "fiu"
 
 
 def gae(
@@ -61,17 +68,19 @@ def gae(
     gamma: float,
     lam: float,
 ) -> NDArray[np.float32]:
-    """Generalised advantage estimates, float32[T, N]; an episode end cuts the bootstrap."""
-    steps = rewards.shape[0]
-    adv = np.zeros_like(rewards)
+    """Generalised advantage estimates, float32[T, N]; an episode end cuts the bootstrap.
+
+    The TD errors are computed for all steps at once; only the backward recursion
+    ``A_t = delta_t + gamma * lam * (1 - done_t) * A_{t+1}`` runs step by step."""
+    keep = 1.0 - dones.astype(np.float32)
+    next_values = np.concatenate([values[1:], last_values[None]])
+    delta = rewards + gamma * next_values * keep - values
+    coef = gamma * lam * keep
+    adv = np.empty_like(rewards)
     running = np.zeros_like(last_values)
-    next_values = last_values
-    for t in range(steps - 1, -1, -1):
-        keep = 1.0 - dones[t].astype(np.float32)
-        delta = rewards[t] + gamma * next_values * keep - values[t]
-        running = delta + gamma * lam * keep * running
+    for t in range(rewards.shape[0] - 1, -1, -1):
+        running = delta[t] + coef[t] * running
         adv[t] = running
-        next_values = values[t]
     return adv
 
 
@@ -129,10 +138,13 @@ class TorchPPOPolicy(Policy):
         self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self._gen = torch.Generator(device=self.device)
         self._gen.manual_seed(seed)
+        # On the CPU, acting runs on a numpy snapshot of the networks with its own stream.
+        self._act_rng = UniformStream(seed)
+        self._snapshot: tuple[NumpyMLP, NumpyMLP] | None = None
 
     # ------------------------------------------------------------------------ acting
 
-    def _inputs(self, obs: Any, task_ids: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inputs(self, obs: Any, task_ids: Any) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
         x = as_array(obs, "obs", REAL_KINDS, np.float32)
         ids = as_array(task_ids, "task_ids", INTEGER_KINDS, np.int64)
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
@@ -140,10 +152,13 @@ class TorchPPOPolicy(Policy):
         check_shape(ids, (x.shape[0],), "task_ids", symbols=("n",))
         check_finite(x, "obs")
         check_ids(ids, self.num_tasks, "task_ids")
-        return (
-            torch.from_numpy(np.ascontiguousarray(x)).to(self.device, non_blocking=True),
-            torch.from_numpy(ids).to(self.device, non_blocking=True),
-        )
+        return np.ascontiguousarray(x), ids
+
+    def _networks(self) -> tuple[NumpyMLP, NumpyMLP]:
+        """The numpy snapshot of (actor, critic), taken again after every change."""
+        if self._snapshot is None:
+            self._snapshot = (NumpyMLP(self.actor), NumpyMLP(self.critic))
+        return self._snapshot
 
     def _dist_params(self, x: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.actor(x, ids)
@@ -165,13 +180,39 @@ class TorchPPOPolicy(Policy):
         log_prob = (-0.5 * z * z - b - _HALF_LOG_2PI).sum(-1)
         return log_prob, (b + 0.5 + _HALF_LOG_2PI).sum(-1)
 
-    @torch.no_grad()
     def act(
         self, obs: NDArray[np.float32], task_ids: NDArray[np.int64], *, deterministic: bool = False
     ) -> PolicyStep:
         """Actions for ``obs``; extras ``log_prob``, ``value`` and (continuous) ``raw_action``,
-        the unclipped Gaussian sample the learner must be given back."""
+        the unclipped Gaussian sample the learner must be given back. On the CPU the forward
+        pass and the draws run in numpy (see :mod:`numpy_forward`), on CUDA in torch."""
         x, ids = self._inputs(obs, task_ids)
+        if self.device.type != "cpu":
+            return self._act_torch(x, ids, deterministic)
+        actor, critic = self._networks()
+        out = actor(x, ids)
+        extras: dict[str, NDArray[Any]] = {"value": critic(x, ids)[:, 0]}
+        if self.discrete:
+            rng = None if deterministic else self._act_rng
+            actions, extras["log_prob"] = categorical(out, rng)
+            return PolicyStep(actions=actions, extras=extras)
+        cfg, a = self.config, self.action_dim
+        mean = out[:, :a].astype(np.float64)
+        log_std = np.clip(out[:, a:], cfg.log_std_min, cfg.log_std_max).astype(np.float64)
+        sample = mean
+        if not deterministic:
+            sample = mean + standard_normal(self._act_rng, mean.shape) * np.exp(log_std)
+        extras["log_prob"] = gaussian_log_prob(sample, mean, log_std)
+        raw = sample.astype(np.float32)
+        extras["raw_action"] = raw
+        return PolicyStep(actions=np.clip(raw, -1.0, 1.0), extras=extras)
+
+    @torch.no_grad()
+    def _act_torch(
+        self, x_np: NDArray[np.float32], ids_np: NDArray[np.int64], deterministic: bool
+    ) -> PolicyStep:
+        x = torch.from_numpy(x_np).to(self.device, non_blocking=True)
+        ids = torch.from_numpy(ids_np).to(self.device, non_blocking=True)
         params = self._dist_params(x, ids)
         if self.discrete:
             if deterministic:
@@ -280,8 +321,7 @@ class TorchPPOPolicy(Policy):
                 value_loss = 0.5 * (self.critic(obs[mb], ids[mb]).squeeze(-1) - ret[mb]).pow(2)
                 value_loss = value_loss.mean()
                 ent = entropy.mean()
-                self._step(self.actor_optim, self.actor, policy_loss - cfg.ent_coef * ent)
-                self._step(self.critic_optim, self.critic, cfg.vf_coef * value_loss)
+                self._step(policy_loss - cfg.ent_coef * ent + cfg.vf_coef * value_loss)
                 stats += torch.stack([policy_loss, value_loss, ent, approx_kl, clip_frac]).detach()
                 updates += 1
                 if cfg.target_kl is not None and approx_kl.item() > 1.5 * cfg.target_kl:
@@ -303,12 +343,18 @@ class TorchPPOPolicy(Policy):
             "explained_variance": explained,
         }
 
-    def _step(self, optim: torch.optim.Optimizer, net: torch.nn.Module, loss: torch.Tensor) -> None:
-        optim.zero_grad(set_to_none=True)
+    def _step(self, loss: torch.Tensor) -> None:
+        """One step of both optimisers on ``loss`` = actor loss + critic loss: the two networks
+        share no parameter and the advantages are constants, so one backward pass gives each
+        network the gradient of its own loss; each is clipped and stepped on its own."""
+        self._snapshot = None  # the weights change: acting takes a new snapshot
+        self.actor_optim.zero_grad(set_to_none=True)
+        self.critic_optim.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
-        if self.config.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), self.config.max_grad_norm)
-        optim.step()
+        for net, optim in ((self.actor, self.actor_optim), (self.critic, self.critic_optim)):
+            if self.config.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), self.config.max_grad_norm)
+            optim.step()
 
     # ------------------------------------------------------------------------ state
 
@@ -324,6 +370,7 @@ class TorchPPOPolicy(Policy):
             "actor_optim": to_numpy_tree(self.actor_optim.state_dict()),
             "critic_optim": to_numpy_tree(self.critic_optim.state_dict()),
             "generator": to_numpy_tree(self._gen.get_state()),
+            "act_rng": self._act_rng.get_state(),
         }
         return flatten_tree(tree)
 
@@ -343,10 +390,14 @@ class TorchPPOPolicy(Policy):
         check_optim_state(tree, "actor_optim", self.actor_optim)
         check_optim_state(tree, "critic_optim", self.critic_optim)
         check_generator_state(tree, "generator", self._gen)
+        check_stream_state(tree, "act_rng")
         check_finite_tree(tree)
         restore_or_roll_back(self._restore, tree, unflatten_tree(self.state_dict()))
 
     def _restore(self, tree: dict[str, Any]) -> None:
+        self._snapshot = None
+        if "act_rng" in tree:  # absent from checkpoints written before numpy acting
+            self._act_rng.set_state(tree["act_rng"])
         self.actor.load_state_dict(to_torch_tree(tree["actor"]))
         self.critic.load_state_dict(to_torch_tree(tree["critic"]))
         self.actor_optim.load_state_dict(to_torch_tree(tree["actor_optim"]))

@@ -304,3 +304,13 @@ def check_generator_state(tree: Mapping[str, Any], key: str, gen: torch.Generato
             f"state entry {key!r} must be a uint8 array of shape {want}, "
             f"got shape {arr.shape} dtype {arr.dtype}"
         )
+
+
+def check_stream_state(tree: Mapping[str, Any], key: str) -> None:
+    """CheckpointError unless ``tree[key]``, where present, is a counter-based stream's state
+    (uint64[2]); a checkpoint written before the stream existed has none."""
+    if key not in tree:
+        return
+    arr = tree[key]
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.uint64 or arr.shape != (2,):
+        raise CheckpointError(f"state entry {key!r} must be a uint64 array of shape (2,)")

@@ -166,18 +166,21 @@ class BaseTrainer:
         restart every ended slot on a task drawn from q; returns the next (obs, tasks)."""
         clock = time.perf_counter
         t0 = clock()
-        stats.steps += np.bincount(tasks, minlength=stats.steps.size)
+        k = stats.steps.size
+        stats.steps += np.bincount(tasks, minlength=k)
         eps = out.episodes
+        obs = out.obs
         if len(eps):
             self.sampler.observe(eps.task_ids, eps.returns, eps.successes)
-            np.add.at(stats.returns, eps.task_ids, eps.returns)
-            np.add.at(stats.successes, eps.task_ids, eps.successes.astype(np.float64))
-            np.add.at(stats.episodes, eps.task_ids, 1)
-        obs = out.obs.copy()
-        ended = np.flatnonzero(out.terminated | out.truncated)
-        if ended.size:
+            stats.returns += np.bincount(eps.task_ids, weights=eps.returns, minlength=k)
+            stats.successes += np.bincount(eps.task_ids, weights=eps.successes, minlength=k)
+            stats.episodes += np.bincount(eps.task_ids, minlength=k)
+        done = out.terminated | out.truncated
+        if done.any():
+            ended = np.flatnonzero(done)
             new = self.sampler.sample(ended.size)
             t1 = clock()
+            obs = obs.copy()
             obs[ended] = self.pool.reset_slots(ended, new)
             self.seconds["env"] += clock() - t1
             tasks = tasks.copy()

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from drats.application.base import BaseTrainer, Counters, IterationStats
 from drats.domain.types import Rollout
@@ -53,35 +54,46 @@ class OnPolicyTrainer(BaseTrainer):
         assert self.obs is not None
         obs, tasks = self.obs, self.tasks
         buf: dict[str, list[Any]] = {key: [] for key in Rollout.__dataclass_fields__}
+        cut_at: list[tuple[int, NDArray[np.intp]]] = []  # (step, slots) cut by a time limit
+        cut_obs: list[NDArray[np.float32]] = []
+        cut_tasks: list[NDArray[np.int64]] = []
         stats = IterationStats.zeros(k)
-        for _ in range(length):
+        for t in range(length):
             t0 = clock()
             step = policy.act(obs, tasks)
             t1 = clock()
             out = pool.step(step.actions)
-            t2 = clock()
-            bootstrap = np.zeros(n, dtype=np.float32)
-            cut = np.flatnonzero(out.truncated & ~out.terminated)
-            if cut.size:  # value of the final observation, so a time limit is not a terminal
-                final = policy.act(out.obs[cut], tasks[cut], deterministic=True)
-                bootstrap[cut] = final.extras["value"]
-            self.seconds["act"] += t1 - t0 + clock() - t2
-            self.seconds["env"] += t2 - t1
+            self.seconds["act"] += t1 - t0
+            self.seconds["env"] += clock() - t1
+            if out.truncated.any():  # bootstrapped below from the final observation's value
+                cut = np.flatnonzero(out.truncated & ~out.terminated)
+                cut_at.append((t, cut))
+                cut_obs.append(out.obs[cut])
+                cut_tasks.append(tasks[cut])
             buf["obs"].append(obs)
-            buf["task_ids"].append(tasks.copy())
+            buf["task_ids"].append(tasks)
             buf["actions"].append(step.extras.get("raw_action", step.actions))
             buf["log_probs"].append(step.extras["log_prob"])
             buf["values"].append(step.extras["value"])
             buf["rewards"].append(out.rewards)
             buf["dones"].append(out.terminated | out.truncated)
-            buf["bootstrap"].append(bootstrap)
             obs, tasks = self._advance(out, tasks, stats)
         self._close_stats(obs, tasks, stats)
+        # The values a rollout needs beyond its own steps, in one greedy (draw-free) call: the
+        # final observations of episodes cut by a time limit (so the limit is not a terminal)
+        # and where every slot stands now. The policy does not change during a rollout.
         t0 = clock()
-        last_values = policy.act(obs, tasks, deterministic=True).extras["value"]
+        more = policy.act(
+            np.concatenate([*cut_obs, obs]), np.concatenate([*cut_tasks, tasks]), deterministic=True
+        ).extras["value"]
         self.seconds["act"] += clock() - t0
-        arrays = {key: np.stack(values) for key, values in buf.items() if key != "last_values"}
-        return Rollout(last_values=last_values, **arrays), stats
+        bootstrap = np.zeros((length, n), dtype=np.float32)
+        at = 0
+        for t, cut in cut_at:
+            bootstrap[t, cut] = more[at : at + cut.size]
+            at += cut.size
+        arrays = {key: np.stack(values) for key, values in buf.items() if buf[key]}
+        return Rollout(last_values=more[at:], bootstrap=bootstrap, **arrays), stats
 
 
 __all__ = ["OnPolicyTrainer"]

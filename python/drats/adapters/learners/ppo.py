@@ -134,8 +134,9 @@ class TorchPPOPolicy(Policy):
 
         self.actor = net(out, 0.01)
         self.critic = net(1, cfg.critic_gain)
-        self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
-        self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+        adam = {"lr": cfg.lr, "eps": cfg.adam_eps, "fused": True}  # CPU and CUDA both have it
+        self.actor_optim = torch.optim.Adam(self.actor.parameters(), **adam)  # type: ignore[arg-type]
+        self.critic_optim = torch.optim.Adam(self.critic.parameters(), **adam)  # type: ignore[arg-type]
         self._gen = torch.Generator(device=self.device)
         self._gen.manual_seed(seed)
         # On the CPU, acting runs on a numpy snapshot of the networks with its own stream.
@@ -297,34 +298,21 @@ class TorchPPOPolicy(Policy):
         size = max(1, n // cfg.minibatches)
         stats = torch.zeros(5, device=dev)  # policy loss, value loss, entropy, kl, clip frac
         updates, stopped = 0, False
+        batch = (obs, ids, actions, old_logp, adv, ret)
         for _ in range(cfg.epochs):
-            order = torch.randperm(n, generator=self._gen, device=dev)
+            # One minibatch is the whole rollout: no shuffle (a mean does not depend on order).
+            order = (
+                None if cfg.minibatches == 1 else torch.randperm(n, generator=self._gen, device=dev)
+            )
             for start in range(0, size * cfg.minibatches, size):
-                mb = order[start : start + size]
-                logp, entropy = self._log_prob_entropy(
-                    self._dist_params(obs[mb], ids[mb]), actions[mb]
+                mb = (
+                    batch if order is None else tuple(x[order[start : start + size]] for x in batch)
                 )
-                log_ratio = logp - old_logp[mb]
-                ratio = log_ratio.exp()
-                with torch.no_grad():
-                    approx_kl = ((ratio - 1.0) - log_ratio).mean()
-                a = adv[mb]
-                if cfg.per_task_adv_norm:
-                    a = per_task_normalise(a, ids[mb], self.num_tasks)
-                if cfg.clip is None:
-                    policy_loss = -(ratio * a).mean()
-                    clip_frac = torch.zeros((), device=dev)
-                else:
-                    clipped = ratio.clamp(1.0 - cfg.clip, 1.0 + cfg.clip)
-                    policy_loss = -torch.minimum(ratio * a, clipped * a).mean()
-                    clip_frac = ((ratio - 1.0).abs() > cfg.clip).float().mean()
-                value_loss = 0.5 * (self.critic(obs[mb], ids[mb]).squeeze(-1) - ret[mb]).pow(2)
-                value_loss = value_loss.mean()
-                ent = entropy.mean()
-                self._step(policy_loss - cfg.ent_coef * ent + cfg.vf_coef * value_loss)
-                stats += torch.stack([policy_loss, value_loss, ent, approx_kl, clip_frac]).detach()
+                losses = self._losses(*mb)
+                self._step(losses[0] - cfg.ent_coef * losses[2] + cfg.vf_coef * losses[1])
+                stats += torch.stack(losses).detach()
                 updates += 1
-                if cfg.target_kl is not None and approx_kl.item() > 1.5 * cfg.target_kl:
+                if cfg.target_kl is not None and losses[3].item() > 1.5 * cfg.target_kl:
                     stopped = True
                     break
             if stopped:
@@ -342,6 +330,35 @@ class TorchPPOPolicy(Policy):
             "kl_early_stop": float(stopped),
             "explained_variance": explained,
         }
+
+    def _losses(
+        self,
+        obs: torch.Tensor,
+        ids: torch.Tensor,
+        actions: torch.Tensor,
+        old_logp: torch.Tensor,
+        adv: torch.Tensor,
+        ret: torch.Tensor,
+    ) -> list[torch.Tensor]:
+        """Policy loss, value loss, entropy, approx-KL (no gradient) and clip fraction of one
+        minibatch."""
+        cfg = self.config
+        logp, entropy = self._log_prob_entropy(self._dist_params(obs, ids), actions)
+        log_ratio = logp - old_logp
+        ratio = log_ratio.exp()
+        with torch.no_grad():
+            approx_kl = ((ratio - 1.0) - log_ratio).mean()
+        if cfg.per_task_adv_norm:
+            adv = per_task_normalise(adv, ids, self.num_tasks)
+        if cfg.clip is None:
+            policy_loss = -(ratio * adv).mean()
+            clip_frac = torch.zeros((), device=self.device)
+        else:
+            clipped = ratio.clamp(1.0 - cfg.clip, 1.0 + cfg.clip)
+            policy_loss = -torch.minimum(ratio * adv, clipped * adv).mean()
+            clip_frac = ((ratio - 1.0).abs() > cfg.clip).float().mean()
+        value_loss = 0.5 * (self.critic(obs, ids).squeeze(-1) - ret).pow(2).mean()
+        return [policy_loss, value_loss, entropy.mean(), approx_kl, clip_frac]
 
     def _step(self, loss: torch.Tensor) -> None:
         """One step of both optimisers on ``loss`` = actor loss + critic loss: the two networks

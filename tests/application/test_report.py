@@ -389,6 +389,23 @@ def test_missing_scores_and_task_counts(tmp_path: Path) -> None:
     assert entry["final_task_success"] == [0.75, 0.5, 0.0]
 
 
+def test_runs_without_any_score_give_no_statistic_and_no_error(tmp_path: Path) -> None:
+    write_run(tmp_path / "drats" / "seed0", three_evals([None, None]))
+    write_run(tmp_path / "uniform" / "seed0", three_evals([1.0, 0.0]), sampler="uniform")
+    empty = write_run(tmp_path / "lp" / "seed0", three_evals([1.0]), sampler="lp")
+    (empty / "metrics.jsonl").write_text("")
+    report = report_of(tmp_path)
+    drats, lp, _ = report["groups"]
+    assert drats["final_mean_success"] == {
+        "mean": None, "iqm": None, "ci": [None, None], "ci_of": "mean", "iqm_ci": [None, None]
+    }  # fmt: skip
+    assert drats["final_worst_task_success"] is None
+    assert drats["probability_of_improvement"]["value"] is None
+    assert lp["final_mean_success"] is None
+    assert "no run has an evaluation" in " ".join(lp["notes"])
+    assert "| lp " in write_report([tmp_path], tmp_path / "out", ReportSettings(reps=10))[1]
+
+
 def test_an_absent_baseline_names_the_groups(tmp_path: Path) -> None:
     write_run(tmp_path / "run", three_evals([1.0]))
     with pytest.raises(ConfigError, match="'uniform' is not one of the groups: drats"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ class ReportSettings:
     baseline: str | None = None
     reps: int = 2000
     seed: int = 0
-    level: float = field(default=0.95)
+    level: float = 0.95
 
     def __post_init__(self) -> None:
         as_fraction(self.threshold, "threshold")
@@ -87,7 +87,7 @@ def _num(value: Any) -> float | None:
 
 def _steps(value: Any) -> int | None:
     v = float(value)
-    return int(v) if np.isfinite(v) else None
+    return round(v) if np.isfinite(v) else None
 
 
 def _estimate(
@@ -189,11 +189,10 @@ def _group_stats(group: Group, settings: ReportSettings) -> dict[str, Any]:
             f"runs report different numbers of tasks ({', '.join(map(str, widths))}): the "
             "tasks a run lacks count as missing scores"
         )
-    empty = None
     keys = ("final_mean_success", "final_worst_task_success", "steps_to_threshold")
     if not evaluated:
         notes.append("no run has an evaluation: no statistic")
-        entry.update(dict.fromkeys(keys, empty))
+        entry.update(dict.fromkeys(keys))
         entry.update(performance_profile=None, curves=None, final_task_success=[])
     else:
         if len(evaluated) == 1:
@@ -210,8 +209,8 @@ def _group_stats(group: Group, settings: ReportSettings) -> dict[str, Any]:
         steps = np.array([[_run_steps(r, settings.threshold)] for r in evaluated])
         median, ci = _estimate(steps, st.median_of_runs, settings)
         entry["steps_to_threshold"] = {
-            "median": None if median is None else int(median),
-            "ci": [None if c is None else int(c) for c in ci],
+            "median": None if median is None else round(median),
+            "ci": [None if c is None else round(c) for c in ci],
             "ci_of": "median",
             "reached": int(np.isfinite(steps).sum()),
             "of": len(evaluated),

@@ -1,4 +1,5 @@
-"""The ``drats`` command: ``drats train``, ``drats eval CHECKPOINT`` and ``drats plot RUN_DIR...``.
+"""The ``drats`` command: ``drats train``, ``drats eval CHECKPOINT``, ``drats plot RUN_DIR...``
+and ``drats report DIR...``.
 
 Invalid options end with a one-line ``drats: error: ...`` and exit status 2, not a traceback.
 """
@@ -156,6 +157,25 @@ def _parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="plot one or more runs to a PNG")
     plot.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR")
     plot.add_argument("--out", type=Path, help="PNG path (default: <first run>/curves.png)")
+
+    report = sub.add_parser(
+        "report",
+        help="statistics of groups of runs with bootstrap CIs (report.json, report.md, PNGs)",
+        description="Reads every run directory at or below each DIR (a run, a group of runs "
+        "or a sweep of groups), groups runs whose configs differ only in the seed, and writes "
+        "report.json, report.md and figures. See docs/report.md for the definitions.",
+    )
+    report.add_argument("dirs", type=Path, nargs="+", metavar="DIR")
+    report.add_argument("--out", type=Path, help="report directory (default: <first DIR>/report)")
+    report.add_argument(
+        "--threshold", type=float, default=0.9, help="mean success counted as reached (0.9)"
+    )
+    report.add_argument(
+        "--baseline",
+        help="group for the probability of improvement (default: uniform, if there is one)",
+    )
+    report.add_argument("--reps", type=int, default=2000, help="bootstrap resamples (2000)")
+    report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (0)")
     return parser
 
 
@@ -338,11 +358,23 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from drats.application.study_report import ReportSettings, write_report
+
+    settings = ReportSettings(
+        threshold=args.threshold, baseline=args.baseline, reps=args.reps, seed=args.seed
+    )
+    _, text = write_report(args.dirs, args.out, settings)
+    print(text)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drats`` console script; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    command = {"train": _train, "sweep": _sweep, "eval": _eval, "plot": _plot}[args.command]
+    commands = {"train": _train, "sweep": _sweep, "eval": _eval, "plot": _plot, "report": _report}
+    command = commands[args.command]
     try:
         return command(args)
     except DratsError as err:

@@ -15,7 +15,7 @@ from drats.application.run_log import read_rows
 from drats.domain.errors import ConfigError, InvalidInputError
 
 
-def _task_names(run: Path, k: int) -> list[str]:
+def task_names(run: Path, k: int) -> list[str]:
     try:
         config = json.loads((run / "config.json").read_text())
         suite = str(config.get("suite", ""))
@@ -114,7 +114,7 @@ def plot_runs(
         ax_task, ax_q = axes[i]
         evals = [r for r in rows if r.get("eval_success") is not None]
         k = len(rows[0]["q"])
-        names = _task_names(run, k)
+        names = task_names(run, k)
         if evals:
             steps = np.array([r["env_steps"] for r in evals], dtype=np.float64)
             as_per_task = np.array([r["eval_success"] for r in evals], dtype=np.float64)

@@ -348,7 +348,7 @@ def test_load_refuses_optimiser_state_of_no_parameter(kind: str) -> None:
 @pytest.mark.parametrize("kind", ["ppo", "sac"])
 @pytest.mark.parametrize(
     ("entry", "value"),
-    [("lr", float("nan")), ("eps", float("inf")), ("betas", (0.9, 1.0)), ("fused", "x")],
+    [("lr", float("nan")), ("eps", float("inf")), ("betas", (0.9, 1.0)), ("amsgrad", True)],
 )
 def test_load_refuses_bad_optimiser_settings(kind: str, entry: str, value: Any) -> None:
     pol = trained(kind)

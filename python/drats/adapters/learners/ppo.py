@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from drats.adapters.learners.adam import Adam
 from drats.adapters.learners.numpy_forward import (
     NumpyMLP,
     categorical,
@@ -134,9 +135,8 @@ class TorchPPOPolicy(Policy):
 
         self.actor = net(out, 0.01)
         self.critic = net(1, cfg.critic_gain)
-        adam = {"lr": cfg.lr, "eps": cfg.adam_eps, "fused": True}  # CPU and CUDA both have it
-        self.actor_optim = torch.optim.Adam(self.actor.parameters(), **adam)  # type: ignore[arg-type]
-        self.critic_optim = torch.optim.Adam(self.critic.parameters(), **adam)  # type: ignore[arg-type]
+        self.actor_optim = Adam(self.actor.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+        self.critic_optim = Adam(self.critic.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self._gen = torch.Generator(device=self.device)
         self._gen.manual_seed(seed)
         # On the CPU, acting runs on a numpy snapshot of the networks with its own stream.

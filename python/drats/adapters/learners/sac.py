@@ -22,6 +22,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from drats.adapters.learners.adam import Adam
 from drats.adapters.learners.sac_config import SACConfig
 from drats.adapters.learners.sac_nets import TwinCritic, fast_matmul, squashed_sample
 from drats.adapters.learners.torch_nets import (
@@ -130,7 +131,7 @@ class TorchSACPolicy(Policy):
             {"params": list(self.actor.parameters()), "lr": cfg.actor_lr},
             {"params": [self.log_alpha], "lr": cfg.alpha_lr},
         ]
-        self.optim = torch.optim.Adam(groups, fused=True)  # CPU and CUDA both have it
+        self.optim = Adam(groups, lr=cfg.actor_lr)  # every group sets its own rate
         self._online: list[torch.Tensor] = list(self.critic.parameters())
         self._target: list[torch.Tensor] = list(self.target_critic.parameters())
         self._gen = torch.Generator(device=dev)

@@ -214,11 +214,14 @@ def _real(value: Any) -> float | None:
     return float(value)
 
 
+#: Adam flags that change the arithmetic; a checkpoint's must match the optimiser's.
+_MATH_FLAGS = ("amsgrad", "maximize", "differentiable", "decoupled_weight_decay")
+
 #: Adam hyper-parameters a checkpoint restores: name -> (lowest value, highest value).
 _ADAM_RANGES = {"lr": (0.0, math.inf), "eps": (0.0, math.inf), "weight_decay": (0.0, math.inf)}
 
 
-def check_optim_state(tree: Mapping[str, Any], key: str, optim: torch.optim.Optimizer) -> None:
+def check_optim_state(tree: Mapping[str, Any], key: str, optim: Any) -> None:
     """CheckpointError naming the entry unless ``tree[key]`` is an Adam state that fits
     ``optim``: as many parameter groups of the same sizes, the same flags, finite
     hyper-parameters in range, and for each parameter's state a finite scalar ``step >= 0``
@@ -260,8 +263,9 @@ def check_optim_state(tree: Mapping[str, Any], key: str, optim: torch.optim.Opti
                 raise CheckpointError(
                     f"state entry '{path}.betas' must be two numbers in [0, 1), got {betas!r}"
                 )
-        for name, value in mine.items():
-            if isinstance(value, bool | None) and name in theirs and theirs[name] != value:
+        for name in _MATH_FLAGS:  # implementation flags (fused, foreach...) may differ
+            value = mine.get(name)
+            if name in theirs and theirs[name] != value:
                 raise CheckpointError(
                     f"state entry '{path}.{name}' is {theirs[name]!r}, this policy's "
                     f"optimiser has {value!r}"

@@ -131,6 +131,8 @@ def check_binary(arr: NDArray[Any], name: str) -> None:
 
 def check_ids(ids: NDArray[np.int64], limit: int, name: str, what: str = "task id") -> None:
     """UnknownTaskError unless every entry of ``ids`` lies in ``[0, limit)``."""
+    if ids.dtype == np.int64 and not (ids.view(np.uint64) >= limit).any():
+        return  # the common case in one pass: a negative id is huge as uint64
     bad = (ids < 0) | (ids >= limit)
     if bad.any():
         raise UnknownTaskError(f"{name}: {what} {int(ids[bad][0])} is outside [0, {limit})")

@@ -63,15 +63,15 @@ def categorical(
     ``rng`` is None."""
     n, k = logits.shape
     z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    total = e.sum(axis=-1)
+    cdf = np.cumsum(np.exp(z), axis=-1)  # unnormalised: its last column is the total
+    total = cdf[:, -1]
     if rng is None:
         actions = z.argmax(axis=-1)
     else:
         u = rng.uniform(n) * total
-        actions = np.minimum((u[:, None] >= np.cumsum(e, axis=-1)).sum(axis=-1), k - 1)
+        actions = np.minimum((u[:, None] >= cdf).sum(axis=-1), k - 1)
     log_prob = z[np.arange(n), actions] - np.log(total)
-    return actions.astype(np.int64), log_prob.astype(np.float32)
+    return actions.astype(np.int64, copy=False), log_prob.astype(np.float32, copy=False)
 
 
 def standard_normal(rng: UniformStream, shape: tuple[int, int]) -> NDArray[np.float64]:

@@ -30,6 +30,7 @@ from drats.adapters.learners.torch_nets import (
     check_module_state,
     check_optim_state,
     check_stream_state,
+    clip_grad_norm,
     config_of,
     pick_device,
     policy_dims,
@@ -370,7 +371,7 @@ class TorchPPOPolicy(Policy):
         loss.backward()  # type: ignore[no-untyped-call]
         for net, optim in ((self.actor, self.actor_optim), (self.critic, self.critic_optim)):
             if self.config.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), self.config.max_grad_norm)
+                clip_grad_norm(net.parameters(), self.config.max_grad_norm)
             optim.step()
 
     # ------------------------------------------------------------------------ state

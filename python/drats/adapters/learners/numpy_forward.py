@@ -29,7 +29,9 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 class NumpyMLP:
     """The forward pass of a :class:`~drats.adapters.learners.torch_nets.MultiHeadMLP` on
-    numpy copies of its weights (float32, taken when the snapshot is made)."""
+    numpy views of its CPU float32 weights (no copy: the views follow the torch parameters as
+    they are updated in place; the policies still take a new one after an update or a load,
+    so a parameter replaced rather than updated is never missed)."""
 
     __slots__ = ("head_b", "head_w", "heads", "layers", "out_dim")
 
@@ -37,7 +39,7 @@ class NumpyMLP:
         def arrays(linear: object) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
             weight = linear.weight.detach().cpu().numpy()  # type: ignore[attr-defined]
             bias = linear.bias.detach().cpu().numpy()  # type: ignore[attr-defined]
-            return np.ascontiguousarray(weight.T, np.float32), bias.astype(np.float32)
+            return weight.T, bias
 
         self.layers = [arrays(m) for m in net.torso if hasattr(m, "weight")]
         self.head_w, self.head_b = arrays(net.head)

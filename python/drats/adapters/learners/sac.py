@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from drats.adapters.learners.adam import Adam
+from drats.adapters.learners.numpy_forward import NumpyMLP, categorical, standard_normal
 from drats.adapters.learners.sac_config import SACConfig
 from drats.adapters.learners.sac_nets import TwinCritic, fast_matmul, squashed_sample
 from drats.adapters.learners.torch_nets import (
@@ -31,6 +32,7 @@ from drats.adapters.learners.torch_nets import (
     check_generator_state,
     check_module_state,
     check_optim_state,
+    check_stream_state,
     config_of,
     pick_device,
     policy_dims,
@@ -54,6 +56,7 @@ from drats.domain.checks import (
 )
 from drats.domain.errors import CheckpointError, InvalidInputError
 from drats.domain.ports import Policy, StateDict
+from drats.domain.rng import UniformStream
 from drats.domain.state_tree import check_finite_tree, flatten_tree, unflatten_tree
 from drats.domain.types import Batch, PolicyStep
 
@@ -135,6 +138,9 @@ class TorchSACPolicy(Policy):
         self._online: list[torch.Tensor] = list(self.critic.parameters())
         self._target: list[torch.Tensor] = list(self.target_critic.parameters())
         self._gen = torch.Generator(device=dev)
+        # On the CPU, acting runs on a numpy snapshot of the actor with its own stream.
+        self._act_rng = UniformStream(seed)
+        self._snapshot: NumpyMLP | None = None
         self._gen.manual_seed(seed)
         self._updates = 0
         self._td: torch.Tensor | None = None
@@ -164,13 +170,33 @@ class TorchSACPolicy(Policy):
         check_ids(ids, self.num_tasks, "task_ids")
         return np.ascontiguousarray(x), np.ascontiguousarray(ids)
 
-    @torch.no_grad()
     def act(
         self, obs: NDArray[np.float32], task_ids: NDArray[np.int64], *, deterministic: bool = False
     ) -> PolicyStep:
         """float32[N, A] actions in [-1, 1]: tanh of a Gaussian sample, or of its mean when
-        ``deterministic``; no extras (the learner needs only the replay's transitions)."""
-        x_np, ids_np = self._obs_ids(obs, task_ids)
+        ``deterministic``; no extras (the learner needs only the replay's transitions). On the
+        CPU the actor runs on a numpy snapshot with its own stream (see :mod:`numpy_forward`),
+        on CUDA in torch."""
+        x, ids = self._obs_ids(obs, task_ids)
+        if self.device.type != "cpu":
+            return self._act_torch(x, ids, deterministic)
+        if self._snapshot is None:
+            self._snapshot = NumpyMLP(self.actor)
+        out = self._snapshot(x, ids)
+        if self.discrete:
+            actions, _ = categorical(out, None if deterministic else self._act_rng)
+            return PolicyStep(actions=actions, extras={})
+        a, cfg = self.action_dim, self.config
+        u = out[:, :a].astype(np.float64)
+        if not deterministic:
+            log_std = np.clip(out[:, a:], cfg.log_std_min, cfg.log_std_max).astype(np.float64)
+            u = u + standard_normal(self._act_rng, u.shape) * np.exp(log_std)
+        return PolicyStep(actions=np.tanh(u).astype(np.float32), extras={})
+
+    @torch.no_grad()
+    def _act_torch(
+        self, x_np: NDArray[np.float32], ids_np: NDArray[np.int64], deterministic: bool
+    ) -> PolicyStep:
         x = torch.from_numpy(x_np).to(self.device, non_blocking=True)
         ids = torch.from_numpy(ids_np).to(self.device, non_blocking=True)
         out = self.actor(x, ids)
@@ -335,6 +361,7 @@ class TorchSACPolicy(Policy):
             self.optim.zero_grad(set_to_none=True)
             total.backward()  # type: ignore[no-untyped-call]
         self.optim.step()
+        self._snapshot = None  # the actor changed: acting takes a new snapshot
         with torch.no_grad():
             torch._foreach_lerp_(self._target, self._online, self.config.tau)
         self._td, self._td_host = td_abs, None
@@ -377,6 +404,7 @@ class TorchSACPolicy(Policy):
             "log_alpha": self.log_alpha.detach().cpu().numpy().copy(),
             "optim": to_numpy_tree(self.optim.state_dict()),
             "generator": to_numpy_tree(self._gen.get_state()),
+            "act_rng": self._act_rng.get_state(),
             "updates": self._updates,
         }
         return flatten_tree(tree)
@@ -403,6 +431,7 @@ class TorchSACPolicy(Policy):
         check_finite_as(log_alpha, self.log_alpha.dtype, "log_alpha")
         check_optim_state(tree, "optim", self.optim)
         check_generator_state(tree, "generator", self._gen)
+        check_stream_state(tree, "act_rng")
         updates = tree.get("updates")
         if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
             raise CheckpointError(f"state entry 'updates' must be an integer >= 0, got {updates!r}")
@@ -411,6 +440,9 @@ class TorchSACPolicy(Policy):
         self._td, self._td_host = None, None
 
     def _restore(self, tree: dict[str, Any]) -> None:
+        self._snapshot = None
+        if "act_rng" in tree:  # absent from checkpoints written before numpy acting
+            self._act_rng.set_state(tree["act_rng"])
         self.actor.load_state_dict(to_torch_tree(tree["actor"]))
         self.critic.load_state_dict(to_torch_tree(tree["critic"]))
         self.target_critic.load_state_dict(to_torch_tree(tree["target_critic"]))

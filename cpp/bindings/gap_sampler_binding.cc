@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -12,10 +13,17 @@
 
 #include "bindings/gil_lock.h"
 #include "bindings/numpy_io.h"
+#include "drats/errors.h"
 #include "drats/gap_sampler.h"
 
 namespace drats::bindings {
 namespace {
+
+drats::GapKind GapKindOf(const std::string& name) {
+  if (name == "target") return drats::GapKind::kTarget;
+  if (name == "range") return drats::GapKind::kRange;
+  throw drats::ConfigError("gap must be 'target' or 'range', got '" + name + "'");
+}
 
 class PySampler {
  public:
@@ -70,6 +78,7 @@ class PySampler {
     d["targets"] = Adopt(std::move(s.targets), {k});
     d["window_sums"] = Adopt(std::move(s.window_sums), {k});
     d["best_returns"] = Adopt(std::move(s.best_returns), {k});
+    d["worst_returns"] = Adopt(std::move(s.worst_returns), {k});
     d["window_counts"] = Adopt(std::move(s.window_counts), {k});
     d["episodes"] = Adopt(std::move(s.episodes), {k});
     d["history_len"] = Adopt(std::move(s.history_len), {k});
@@ -87,6 +96,11 @@ class PySampler {
     s.targets = ToVector<double>(d["targets"], "targets", "f");
     s.window_sums = ToVector<double>(d["window_sums"], "window_sums", "f");
     s.best_returns = ToVector<double>(d["best_returns"], "best_returns", "f");
+    // absent from states written before the range gap (and from every target-gap state)
+    s.worst_returns = d.contains("worst_returns")
+                          ? ToVector<double>(d["worst_returns"], "worst_returns", "f")
+                          : std::vector<double>(s.best_returns.size(),
+                                                std::numeric_limits<double>::infinity());
     s.window_counts = ToVector<int64_t>(d["window_counts"], "window_counts", "iu");
     s.episodes = ToVector<int64_t>(d["episodes"], "episodes", "iu");
     s.history_len = ToVector<int64_t>(d["history_len"], "history_len", "iu");
@@ -119,14 +133,14 @@ void BindGapSampler(py::module_& m) {
   py::class_<PySampler>(m, "GapSampler")
       .def(py::init([](int64_t num_tasks, double eta, double step_size, double eps,
                        std::vector<double> targets, bool adaptive_target, int64_t success_window,
-                       double success_threshold, uint64_t seed) {
-             return new PySampler(drats::GapSamplerConfig{num_tasks, eta, step_size, eps,
-                                                          std::move(targets), adaptive_target,
-                                                          success_window, success_threshold, seed});
+                       double success_threshold, uint64_t seed, const std::string& gap) {
+             return new PySampler(drats::GapSamplerConfig{
+                 num_tasks, eta, step_size, eps, std::move(targets), adaptive_target,
+                 success_window, success_threshold, seed, GapKindOf(gap)});
            }),
            py::arg("num_tasks"), py::arg("eta"), py::arg("step_size"), py::arg("eps"),
            py::arg("targets"), py::arg("adaptive_target"), py::arg("success_window"),
-           py::arg("success_threshold"), py::arg("seed"))
+           py::arg("success_threshold"), py::arg("seed"), py::arg("gap") = "target")
       .def("sample", &PySampler::Sample, py::arg("n"))
       .def("observe", &PySampler::Observe, py::arg("task_ids"), py::arg("returns"),
            py::arg("successes"))

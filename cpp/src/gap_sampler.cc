@@ -1,5 +1,6 @@
 #include "drats/gap_sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -14,6 +15,26 @@ namespace {
 std::string Str(int64_t v) { return std::to_string(v); }
 
 }  // namespace
+
+double RangeGap(double best, double worst, double mean) {
+  if (!std::isfinite(mean)) return std::numeric_limits<double>::quiet_NaN();
+  const double spread = best - worst;
+  if (!(spread > kRangeFloor * std::max(std::abs(best), std::abs(worst)))) return 1.0;
+  const double gap = (best - mean) / spread;
+  if (!std::isfinite(gap)) return std::numeric_limits<double>::quiet_NaN();
+  return std::min(1.0, std::max(0.0, gap));
+}
+
+double GapSampler::Gap(const GapSamplerState& s, int64_t t) const {
+  const int64_t count = s.window_counts[t];
+  if (config_.gap == GapKind::kRange) {
+    if (count == 0) return 1.0;
+    return RangeGap(s.best_returns[t], s.worst_returns[t],
+                    s.window_sums[t] / static_cast<double>(count));
+  }
+  const double mean = count > 0 ? s.window_sums[t] / static_cast<double>(count) : 0.0;
+  return (s.targets[t] - mean) / s.targets[t];
+}
 
 GapSampler::GapSampler(const GapSamplerConfig& config) : config_(config), rng_(config.seed) {
   const int64_t k = config.num_tasks;
@@ -45,6 +66,7 @@ GapSampler::GapSampler(const GapSamplerConfig& config) : config_(config), rng_(c
   state_.targets = config.targets;
   state_.window_sums.assign(k, 0.0);
   state_.best_returns.assign(k, -std::numeric_limits<double>::infinity());
+  state_.worst_returns.assign(k, std::numeric_limits<double>::infinity());
   state_.window_counts.assign(k, 0);
   state_.episodes.assign(k, 0);
   state_.history_len.assign(k, 0);
@@ -80,6 +102,9 @@ void GapSampler::Observe(int64_t n, const int64_t* task_ids, const double* retur
     s.window_counts[t] += 1;
     s.episodes[t] += 1;
     if (returns[i] > s.best_returns[t]) s.best_returns[t] = returns[i];
+    if (config_.gap == GapKind::kRange && returns[i] < s.worst_returns[t]) {
+      s.worst_returns[t] = returns[i];
+    }
     s.history[t * w + s.history_pos[t]] = successes[i] ? 1 : 0;
     s.history_pos[t] = (s.history_pos[t] + 1) % w;
     if (s.history_len[t] < w) ++s.history_len[t];
@@ -98,12 +123,12 @@ void GapSampler::Observe(int64_t n, const int64_t* task_ids, const double* retur
   // finite times the step size (returns near the float64 limit would overflow).
   for (int64_t i = 0; i < n; ++i) {
     const int64_t t = task_ids[i];
-    const double gap =
-        (s.targets[t] - s.window_sums[t] / static_cast<double>(s.window_counts[t])) / s.targets[t];
+    const double gap = Gap(s, t);
     if (!(std::isfinite(gap) && std::isfinite(config_.step_size * gap))) {
       throw std::invalid_argument("returns: task " + Str(t) +
-                                  "'s window would give a gap that is not finite (its sum or its "
-                                  "ratio to the target overflows float64); nothing was recorded");
+                                  "'s window would give a gap that is not finite (its sum, or its "
+                                  "ratio to the target or to the return range, overflows "
+                                  "float64); nothing was recorded");
     }
   }
   state_ = std::move(s);
@@ -112,11 +137,7 @@ void GapSampler::Observe(int64_t n, const int64_t* task_ids, const double* retur
 const std::vector<double>& GapSampler::Update() {
   const int64_t k = config_.num_tasks;
   GapSamplerState& s = state_;
-  for (int64_t t = 0; t < k; ++t) {
-    const double mean =
-        s.window_counts[t] > 0 ? s.window_sums[t] / static_cast<double>(s.window_counts[t]) : 0.0;
-    s.gaps[t] = (s.targets[t] - mean) / s.targets[t];
-  }
+  for (int64_t t = 0; t < k; ++t) s.gaps[t] = Gap(s, t);
   // Step size 0 is the Uniform baseline: q stays exactly as it is (the step would only
   // renormalise it, which drifts by an ulp).
   if (config_.step_size > 0.0) {
@@ -143,7 +164,8 @@ void GapSampler::SetState(const GapSamplerState& s) {
                                   Str(static_cast<int64_t>(got)));
     }
   };
-  for (const auto* v : {&s.probs, &s.gaps, &s.targets, &s.window_sums, &s.best_returns}) {
+  for (const auto* v :
+       {&s.probs, &s.gaps, &s.targets, &s.window_sums, &s.best_returns, &s.worst_returns}) {
     check(v->size(), k, "float state");
   }
   for (const auto* v : {&s.window_counts, &s.episodes, &s.history_len, &s.history_pos}) {
@@ -166,6 +188,10 @@ void GapSampler::SetState(const GapSamplerState& s) {
     if (std::isnan(s.best_returns[t]) ||
         s.best_returns[t] == std::numeric_limits<double>::infinity()) {
       throw std::invalid_argument("best_returns must be finite or -inf");
+    }
+    if (std::isnan(s.worst_returns[t]) ||
+        s.worst_returns[t] == -std::numeric_limits<double>::infinity()) {
+      throw std::invalid_argument("worst_returns must be finite or +inf");
     }
     if (s.window_counts[t] < 0 || s.episodes[t] < s.window_counts[t] || s.history_len[t] < 0 ||
         s.history_len[t] > w || s.history_pos[t] < 0 || s.history_pos[t] >= w) {

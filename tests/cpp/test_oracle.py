@@ -23,7 +23,7 @@ from drats import (
     mirror_ascent_step,
     project_floor,
 )
-from drats.domain.errors import DratsError
+from drats.domain.errors import DratsError, InvalidInputError
 
 K_MAX = 12
 gaps_st = st.integers(1, K_MAX).flatmap(
@@ -121,6 +121,128 @@ def test_sampler_cpp_matches_numpy(cpp, ref, seed: int) -> None:
             np.testing.assert_array_equal(a, b)
         else:
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def run_range_script(make, seed: int, scale: float) -> list[np.ndarray]:
+    """As :func:`run_sampler_script` with the range gap: returns of any sign and scale, some
+    tasks with a single repeated return (no spread), some windows that skip tasks."""
+    rng = np.random.default_rng(seed)
+    k = 5
+    sampler = make(k, seed)
+    centre = scale * np.array([-3.0, -0.5, 0.0, 2.0, 5.0])
+    seen: list[np.ndarray] = []
+    for window in range(12):
+        n = int(rng.integers(0, 30))
+        ids = sampler.sample(n)
+        returns = centre[ids] + scale * rng.normal(0.0, 1.0 + window / 4, n)
+        returns[ids == 2] = -scale  # task 2 always gets the same return: no spread
+        sampler.observe(ids, returns, rng.random(n) < 0.3)
+        seen += [ids, sampler.update(), sampler.gaps, sampler.targets]
+        state = sampler.state_dict()
+        seen += [state["best_returns"], state["worst_returns"]]
+    seen.append(sampler.sample(2000))
+    return seen
+
+
+@pytest.mark.parametrize("scale", [1e-7, 1.0, 300.0, 1e9])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("cpp", "ref"),
+    [
+        (
+            lambda k, s: DratsSampler(k, seed=s, gap="range", step_size=2.0, success_window=4),
+            lambda k, s: NumpyDratsSampler(k, seed=s, gap="range", step_size=2.0, success_window=4),
+        ),
+        (
+            lambda k, s: UniformSampler(k, seed=s, gap="range"),
+            lambda k, s: NumpyUniformSampler(k, seed=s, gap="range"),
+        ),
+    ],
+)
+def test_range_gap_sampler_cpp_matches_numpy(cpp, ref, seed: int, scale: float) -> None:
+    got, expected = run_range_script(cpp, seed, scale), run_range_script(ref, seed, scale)
+    for a, b in zip(got, expected, strict=True):
+        if a.dtype.kind == "i":
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    gaps = np.array(got[2::6])
+    assert np.all((gaps >= 0.0) & (gaps <= 1.0))
+
+
+@given(
+    returns=hnp.arrays(
+        np.float64,
+        st.integers(1, 40),
+        elements=st.floats(-1e300, 1e300)
+        | st.sampled_from([0.0, 1e-300, -5.0, 5.0, 1.7e308, -1.7e308, 1.7e308]),
+    ),
+    seed=st.integers(0, 3),
+)
+def test_range_gaps_and_refusals_match_numpy(returns: np.ndarray, seed: int) -> None:
+    """Any finite returns, huge and tiny included: the same gaps, or the same refusal (a
+    window sum that overflows) with nothing recorded."""
+    ids = np.random.default_rng(seed).integers(0, 3, returns.size)
+    outcomes = []
+    for cls in (DratsSampler, NumpyDratsSampler):
+        sampler = cls(3, gap="range", seed=seed)
+        before = sampler.state_dict()
+        try:
+            sampler.observe(ids, returns, np.zeros(returns.size, bool))
+        except DratsError as err:
+            after = sampler.state_dict()
+            for key in before:
+                np.testing.assert_array_equal(np.asarray(after[key]), np.asarray(before[key]))
+            outcomes.append((type(err), None))
+        else:
+            sampler.update()
+            outcomes.append((None, sampler.gaps))
+    (cpp_err, cpp_gaps), (ref_err, ref_gaps) = outcomes
+    assert cpp_err is ref_err
+    if cpp_gaps is not None:
+        np.testing.assert_allclose(cpp_gaps, ref_gaps, rtol=0, atol=1e-12)
+        assert np.all((cpp_gaps >= 0.0) & (cpp_gaps <= 1.0))
+
+
+@pytest.mark.parametrize(
+    ("returns", "expected"),
+    [
+        ([1.7e308, 1.7e308], "refused"),  # the sum overflows; the spread alone would say 1
+        ([-1.7e308, -1.7e308], "refused"),
+        ([1.7e308, -1.7e308, 1.0], 0.0),  # the spread overflows to inf: a gap of 0
+        ([3.0, 3.0], 1.0),  # no spread seen yet
+        ([3.0, 1.0], 0.5),
+    ],
+)
+def test_range_gap_edge_cases_match(returns: list[float], expected: object) -> None:
+    """Both twins give the same gap, or refuse the same window (nothing recorded)."""
+    for cls in (DratsSampler, NumpyDratsSampler):
+        sampler = cls(1, gap="range")
+        ids, ok = np.zeros(len(returns), np.int64), np.zeros(len(returns), bool)
+        if expected == "refused":
+            with pytest.raises(InvalidInputError, match="would give a gap that is not finite"):
+                sampler.observe(ids, returns, ok)
+            assert sampler.state_dict()["episodes"].tolist() == [0]
+        else:
+            sampler.observe(ids, returns, ok)
+            sampler.update()
+            assert sampler.gaps.tolist() == [expected]
+
+
+@pytest.mark.parametrize("gap", ["target", "range"])
+def test_sampler_state_loads_across_implementations_with_either_gap(gap: str) -> None:
+    cpp = DratsSampler(4, seed=3, success_window=4, gap=gap)
+    cpp.observe([0, 0, 1, 2, 3, 0], [-10.0, 20, 30, -40, 50, 60], [1, 1, 0, 1, 1, 1])
+    cpp.update()
+    cpp.observe([1, 1], [-5.0, 7.0], [0, 0])
+    ref = NumpyDratsSampler(4, seed=99, success_window=4, gap=gap)
+    ref.load_state_dict(cpp.state_dict())
+    assert list(ref.state_dict()) == list(cpp.state_dict())
+    np.testing.assert_allclose(ref.update(), cpp.update(), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ref.gaps, cpp.gaps)
+    back = DratsSampler(4, seed=7, success_window=4, gap=gap)
+    back.load_state_dict(ref.state_dict())
+    np.testing.assert_array_equal(back.sample(1000), ref.sample(1000))
 
 
 def test_sampler_state_loads_across_implementations() -> None:

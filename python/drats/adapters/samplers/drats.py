@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from drats import _core
 from drats.adapters.samplers.gap_settings import gap_sampler_config, sampler_state_spec
+from drats.adapters.samplers.window_stats import check_gap_entry
 from drats.domain.checks import as_count, as_seed
 from drats.domain.errors import CheckpointError
 from drats.domain.ports import StateDict, TaskSampler
@@ -34,6 +35,8 @@ class DratsSampler(TaskSampler):
         success_window: length of the per-task success history.
         success_threshold: a task is solved when its full history's mean exceeds this.
         seed: seed of the draw stream.
+        gap: ``"target"``, the paper's ``(tau - Rbar) / tau``, or ``"range"``,
+            ``(Rmax - Rbar) / (Rmax - Rmin)`` clamped to [0, 1] for any reward scale.
     """
 
     kind = "drats"
@@ -50,6 +53,7 @@ class DratsSampler(TaskSampler):
         success_window: int = 50,
         success_threshold: float = 0.5,
         seed: int = 0,
+        gap: str = "target",
     ) -> None:
         self._config, self._base_targets = gap_sampler_config(
             self.kind,
@@ -61,8 +65,10 @@ class DratsSampler(TaskSampler):
             adaptive_target=adaptive_target,
             success_window=success_window,
             success_threshold=success_threshold,
+            gap=gap,
         )
         c = self._config
+        self._gap = str(c.get("gap", "target"))
         self._core = _core.GapSampler(
             c["num_tasks"],
             c["eta"],
@@ -73,6 +79,7 @@ class DratsSampler(TaskSampler):
             c["success_window"],
             c["success_threshold"],
             as_seed(seed),
+            self._gap,
         )
 
     @property
@@ -101,16 +108,27 @@ class DratsSampler(TaskSampler):
     def update(self) -> NDArray[np.float64]:
         return self._core.update()
 
+    @property
+    def gap(self) -> str:
+        """``"target"`` or ``"range"``: the gap definition ``update`` weighs."""
+        return self._gap
+
     def state_dict(self) -> StateDict:
+        """The numpy oracle's layout: config, ``base_targets``, then the statistics
+        (``worst_returns`` for the range gap only) and ``rng``."""
         state: StateDict = dict(self._config)
         state["base_targets"] = self._base_targets.copy()
-        state.update(self._core.get_state())
+        core = self._core.get_state()
+        if self._gap != "range":  # kept at +inf by the core; not part of a target-gap state
+            del core["worst_returns"]
+        state.update(core)
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         check_state_config(state, {**self._config, "base_targets": self._base_targets})
-        spec = sampler_state_spec(self.num_tasks, int(self._config["success_window"]))
-        arrays = as_state_arrays(state, spec)
+        check_gap_entry(state, self._gap)
+        window = int(self._config["success_window"])
+        arrays = as_state_arrays(state, sampler_state_spec(self.num_tasks, window, self._gap))
         try:
             self._core.set_state(arrays)
         except (ValueError, TypeError) as err:

@@ -54,6 +54,8 @@ class HedgeSampler(TaskSampler):
         success_window: length of the per-task ring of success flags (>= 1).
         success_threshold: the ring's mean above which a task is solved for good, in [0, 1).
         seed: seed of the draw stream.
+        gap: ``"target"`` (the paper's gaps) or ``"range"`` (any reward scale), as
+            :class:`~drats.adapters.samplers.numpy_drats.NumpyDratsSampler`.
     """
 
     kind = "hedge"
@@ -70,6 +72,7 @@ class HedgeSampler(TaskSampler):
         success_window: int = 50,
         success_threshold: float = 0.5,
         seed: int = 0,
+        gap: str = "target",
     ) -> None:
         k = as_task_count(num_tasks)
         lr_value = as_finite_float(lr, "lr", minimum=0.0)
@@ -82,6 +85,7 @@ class HedgeSampler(TaskSampler):
             success_window=success_window,
             success_threshold=success_threshold,
             gap_scale=lr_value,  # what the Hedge step multiplies the gaps by
+            gap=gap,
         )
         self._config: dict[str, Any] = {
             "kind": self.kind,

@@ -34,6 +34,9 @@ class NumpyDratsSampler(TaskSampler):
         success_threshold: a task is solved for good when its full ring's mean exceeds this
             (in [0, 1)).
         seed: seed of the draw stream (a :class:`~drats.domain.rng.CounterRng`).
+        gap: ``"target"``, the paper's ``(tau - Rbar) / tau``, or ``"range"``,
+            ``(Rmax - Rbar) / (Rmax - Rmin)`` clamped to [0, 1] for any reward scale (targets
+            unused; see :func:`~drats.adapters.samplers.window_stats.range_gaps`).
     """
 
     kind = "drats"
@@ -50,6 +53,7 @@ class NumpyDratsSampler(TaskSampler):
         success_window: int = 50,
         success_threshold: float = 0.5,
         seed: int = 0,
+        gap: str = "target",
     ) -> None:
         k = as_task_count(num_tasks)
         mirror = mirror_settings(k, eta=eta, step_size=step_size, eps=eps)
@@ -60,6 +64,7 @@ class NumpyDratsSampler(TaskSampler):
             success_window=success_window,
             success_threshold=success_threshold,
             gap_scale=mirror["step_size"],  # what the mirror step multiplies the gaps by
+            gap=gap,
         )
         self._config: dict[str, Any] = {
             "kind": self.kind,
@@ -80,6 +85,11 @@ class NumpyDratsSampler(TaskSampler):
     @property
     def gaps(self) -> NDArray[np.float64]:
         return self._stats.gaps
+
+    @property
+    def gap(self) -> str:
+        """``"target"`` or ``"range"``: the gap definition ``update`` weighs."""
+        return self._stats.gap
 
     @property
     def targets(self) -> NDArray[np.float64]:

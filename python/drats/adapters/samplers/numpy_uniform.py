@@ -15,6 +15,13 @@ class NumpyUniformSampler(NumpyDratsSampler):
     kind = "uniform"
 
     def __init__(
-        self, num_tasks: int, *, target: float | Sequence[float] = 5000.0, seed: int = 0
+        self,
+        num_tasks: int,
+        *,
+        target: float | Sequence[float] = 5000.0,
+        seed: int = 0,
+        gap: str = "target",
     ) -> None:
-        super().__init__(num_tasks, eta=1.0, step_size=0.0, eps=0.0, target=target, seed=seed)
+        super().__init__(
+            num_tasks, eta=1.0, step_size=0.0, eps=0.0, target=target, seed=seed, gap=gap
+        )

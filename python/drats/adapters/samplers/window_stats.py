@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drats.adapters.samplers.alias_draws import AliasDraws, checked_probs
-from drats.adapters.samplers.gap_settings import sampler_state_spec, window_settings
+from drats.adapters.samplers.gap_settings import RANGE_FLOOR, sampler_state_spec, window_settings
 from drats.domain.checks import (
     INTEGER_KINDS,
     NUMERIC_KINDS,
@@ -36,8 +36,31 @@ from drats.domain.errors import CheckpointError, InvalidInputError, UnknownTaskE
 from drats.domain.ports import StateDict
 from drats.domain.state_tree import as_state_arrays, check_state_config
 
-_FLOATS = ("gaps", "targets", "window_sums", "best_returns")
+_FLOATS = ("gaps", "targets", "window_sums", "best_returns", "worst_returns")
 _INTS = ("window_counts", "episodes", "history_len", "history_pos")
+
+
+def range_gaps(
+    best: NDArray[np.float64],
+    worst: NDArray[np.float64],
+    window_sums: NDArray[np.float64],
+    window_counts: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """The range gaps ``(Rmax - Rbar) / (Rmax - Rmin)`` clamped to [0, 1] (twin of the C++
+    ``RangeGap``): ``Rmax`` / ``Rmin`` the highest / lowest training return ever observed on
+    the task, ``Rbar`` its mean return in the window. A task without an episode in the window
+    gets 1, and so does one whose spread ``Rmax - Rmin`` is at most ``RANGE_FLOOR`` times
+    ``max(|Rmax|, |Rmin|)`` (no spread seen yet). NaN where the window mean or the ratio is not
+    finite (an overflowing sum or difference)."""
+    visited = window_counts > 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = best - worst
+        wide = visited & (spread > RANGE_FLOOR * np.maximum(np.abs(best), np.abs(worst)))
+        mean = np.divide(window_sums, window_counts, out=np.zeros_like(window_sums), where=visited)
+        ratio = np.divide(best - mean, spread, out=np.ones_like(window_sums), where=wide)
+    finite = np.isfinite(ratio) & ~(visited & ~np.isfinite(mean))
+    out = np.where(finite, np.clip(ratio, 0.0, 1.0), np.nan)
+    return np.asarray(out, dtype=np.float64)
 
 
 class WindowStats:
@@ -48,7 +71,9 @@ class WindowStats:
     best return, a ring of the last ``success_window`` success flags and the sticky ``solved``
     flag (set once a full ring's mean exceeds ``success_threshold``), the current target (with
     ``adaptive_target``, a solved task's target becomes its best return once that is > 0), and
-    ``gaps``, the per-task scores the sampler derived from the last closed window.
+    ``gaps``, the per-task scores the sampler derived from the last closed window. With
+    ``gap="range"`` it also keeps each task's worst return, and :meth:`return_gaps` gives the
+    range gaps (:func:`range_gaps`) instead of the paper's target gaps.
 
     Args:
         num_tasks: K >= 1 (already checked).
@@ -58,6 +83,8 @@ class WindowStats:
         success_threshold: the full ring's mean above which a task is solved, in [0, 1).
         gap_scale: what the sampler's update multiplies the gaps by; ``observe`` refuses
             returns that would make a gap, or the gap times this, overflow float64.
+        gap: ``"target"`` (the paper's ``(tau - Rbar) / tau``) or ``"range"``
+            (``(Rmax - Rbar) / (Rmax - Rmin)``, any reward scale, targets unused).
 
     A bad setting raises ConfigError naming it (see
     :func:`~drats.adapters.samplers.gap_settings.window_settings`).
@@ -72,6 +99,7 @@ class WindowStats:
         success_window: object,
         success_threshold: object,
         gap_scale: float,
+        gap: object = "target",
     ) -> None:
         self._settings, self._base_targets = window_settings(
             num_tasks,
@@ -79,6 +107,7 @@ class WindowStats:
             adaptive_target=adaptive_target,
             success_window=success_window,
             success_threshold=success_threshold,
+            gap=gap,
         )
         self._gap_scale = float(gap_scale)
         k, window = num_tasks, self.window
@@ -87,6 +116,10 @@ class WindowStats:
             "targets": self._base_targets.copy(),
             "window_sums": np.zeros(k),
             "best_returns": np.full(k, -np.inf),
+        }
+        if self.gap == "range":
+            self._s["worst_returns"] = np.full(k, np.inf)
+        self._s |= {
             "window_counts": np.zeros(k, dtype=np.int64),
             "episodes": np.zeros(k, dtype=np.int64),
             "history_len": np.zeros(k, dtype=np.int64),
@@ -112,8 +145,14 @@ class WindowStats:
         return float(self._settings["success_threshold"])
 
     @property
+    def gap(self) -> str:
+        """``"target"`` or ``"range"``: which gaps :meth:`return_gaps` gives."""
+        return str(self._settings.get("gap", "target"))
+
+    @property
     def settings(self) -> dict[str, Any]:
-        """The config entries ``adaptive_target``, ``success_window``, ``success_threshold``."""
+        """The config entries ``adaptive_target``, ``success_window``, ``success_threshold``
+        (and ``gap`` for the range gap)."""
         return dict(self._settings)
 
     @property
@@ -152,9 +191,14 @@ class WindowStats:
         return out
 
     def return_gaps(self) -> NDArray[np.float64]:
-        """float64[K], the DRATS gaps ``(tau - Rbar) / tau`` of this window (Rbar = 0 for a
-        task without an episode in it)."""
+        """float64[K], the DRATS gaps of this window: ``(tau - Rbar) / tau`` (Rbar = 0 for a
+        task without an episode in it), or with ``gap="range"`` the range gaps of
+        :func:`range_gaps`."""
         s = self._s
+        if self.gap == "range":
+            return range_gaps(
+                s["best_returns"], s["worst_returns"], s["window_sums"], s["window_counts"]
+            )
         return return_gaps(s["targets"], s["window_sums"], s["window_counts"])
 
     def ring_above_threshold(self) -> NDArray[np.bool_]:
@@ -194,12 +238,15 @@ class WindowStats:
         s = {key: value.copy() for key, value in self._s.items()}
         w, threshold = self.window, self.threshold
         adaptive = self._settings["adaptive_target"]
+        ranged = self.gap == "range"
         for t, r, hit in zip(ids.tolist(), ret.tolist(), ok.tolist(), strict=True):
             with np.errstate(over="ignore"):  # an overflowing sum is refused below
                 s["window_sums"][t] += r
             s["window_counts"][t] += 1
             s["episodes"][t] += 1
             s["best_returns"][t] = max(s["best_returns"][t], r)
+            if ranged:
+                s["worst_returns"][t] = min(s["worst_returns"][t], r)
             s["history"][t, s["history_pos"][t]] = bool(hit)
             s["history_pos"][t] = (s["history_pos"][t] + 1) % w
             s["history_len"][t] = min(w, s["history_len"][t] + 1)
@@ -215,13 +262,17 @@ class WindowStats:
             s[key][seen] for key in ("window_sums", "window_counts", "targets")
         )
         with np.errstate(over="ignore", invalid="ignore"):
-            gaps = (targets - sums / counts) / targets
+            if ranged:
+                gaps = range_gaps(s["best_returns"][seen], s["worst_returns"][seen], sums, counts)
+            else:
+                gaps = (targets - sums / counts) / targets
             bad = ~(np.isfinite(gaps) & np.isfinite(self._gap_scale * gaps))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise InvalidInputError(
                 f"returns: task {int(seen[i])}'s window would give a gap that is not finite "
-                "(its sum or its ratio to the target overflows float64); nothing was recorded"
+                "(its sum, or its ratio to the target or to the return range, overflows "
+                "float64); nothing was recorded"
             )
         self._s = s
         return ids
@@ -252,6 +303,9 @@ class WindowStats:
         best = a["best_returns"]
         if np.any(np.isnan(best) | (best == np.inf)):
             raise CheckpointError("state dict 'best_returns' must be finite or -inf")
+        worst = a.get("worst_returns")
+        if worst is not None and np.any(np.isnan(worst) | (worst == -np.inf)):
+            raise CheckpointError("state dict 'worst_returns' must be finite or +inf")
         counts, episodes = a["window_counts"], a["episodes"]
         for key, bad in (
             ("window_counts", counts < 0),
@@ -261,13 +315,21 @@ class WindowStats:
         ):
             if np.any(bad):
                 raise CheckpointError(f"state dict {key!r} is out of range: {a[key]}")
-        new = {key: a[key].astype(np.float64, copy=True) for key in _FLOATS}
+        new = {key: a[key].astype(np.float64, copy=True) for key in _FLOATS if key in a}
         new.update({key: a[key].astype(np.int64, copy=True) for key in _INTS})
         new["history"] = a["history"].astype(bool, copy=True)
         new["solved"] = a["solved"].astype(bool, copy=True)
         out = copy.copy(self)
         out._s = {key: new[key] for key in self._s}  # in state-dict order
         return out
+
+
+def check_gap_entry(state: Mapping[str, Any], gap: str) -> None:
+    """CheckpointError unless ``state`` was saved with the gap ``gap`` (a state without a
+    ``gap`` entry is a target-gap one: every state written before the range gap)."""
+    saved = np.asarray(state.get("gap", "target"))
+    if saved.ndim != 0 or saved.dtype.kind != "U" or str(saved) != gap:
+        raise CheckpointError(f"state dict 'gap' is {state.get('gap')!r}, this sampler has {gap!r}")
 
 
 def sampler_state(
@@ -295,6 +357,7 @@ def read_sampler_state(
     statistics. Returns ``(probs, statistics, rng state)`` to install; installs nothing.
     CheckpointError naming the first bad entry."""
     check_state_config(state, {**config, "base_targets": stats.base_targets})
-    arrays = as_state_arrays(state, sampler_state_spec(stats.num_tasks, stats.window))
+    check_gap_entry(state, stats.gap)
+    arrays = as_state_arrays(state, sampler_state_spec(stats.num_tasks, stats.window, stats.gap))
     probs = checked_probs(arrays["probs"])
     return probs, stats.loaded(arrays), arrays["rng"]

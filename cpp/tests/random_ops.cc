@@ -16,8 +16,9 @@ int main() {
   for (int round = 0; round < 200; ++round) {
     int64_t K = 1 + g() % 5, cap = 1 + g() % 40, od = 1 + g() % 4, ad = 1 + g() % 3;
     PerTaskReplay r(ReplayConfig{K, cap, od, ad, (g() % 3) * 0.5, g()});
-    GapSampler s(
-        GapSamplerConfig{K, 8.0, 0.5, 0.0, std::vector<double>(K, 100.0), true, 3, 0.5, g()});
+    const GapKind gap = round % 2 ? GapKind::kRange : GapKind::kTarget;
+    GapSampler s(GapSamplerConfig{K, 8.0, 0.5, 0.0, std::vector<double>(K, 100.0), true, 3, 0.5,
+                                  g(), gap});
     for (int op = 0; op < 200; ++op) {
       try {
         int kind = g() % 4;
@@ -49,7 +50,8 @@ int main() {
           std::vector<uint8_t> ok(n);
           for (int64_t i = 0; i < n; ++i) {
             ids[i] = g() % (K + 1);
-            ret[i] = (g() % 200);
+            ret[i] = static_cast<double>(g() % 200) - 100.0;
+            if (g() % 50 == 0) ret[i] = (g() % 2 ? 1.7e308 : -1.7e308);
             ok[i] = g() % 2;
           }
           s.Observe(n, ids.data(), ret.data(), ok.data());

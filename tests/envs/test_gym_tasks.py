@@ -186,7 +186,6 @@ def test_discrete_pool_one_hot_obs() -> None:
         (["Nope-v0"], "Nope-v0.*doesn't exist"),
         (["Blackjack-v1"], "Blackjack-v1"),  # Tuple observations
         (["Pendulum-v1", "CartPole-v1"], "mix"),
-        (["CartPole-v1", "Acrobot-v1"], "same n"),
         ([], "non-empty"),
     ],
 )

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from drats.domain.errors import ConfigError
 from drats.domain.types import Batch, EpisodeStats, PolicyStep, PoolStep
 
 #: A state dict holds only numpy arrays, Python scalars and strings, so it can be written to
@@ -158,6 +159,17 @@ class EnvPool(Protocol):
             exactly; False when the simulators cannot be snapshotted (MuJoCo), in which case
             the caller must ``reset`` every slot after loading (the RNG state is restored, so
             the resets are reproducible).
+
+    Optional members (a pool without them keeps the meaning in brackets; read them with
+    :func:`action_counts_of`, :func:`reports_success_of` and :func:`task_targets_of`):
+        action_counts: int64[K] or None, each task's number of discrete actions when tasks
+            have different ones; task i takes only ``[0, action_counts[i])`` of the union
+            space ``[0, action_dim)``, the policy masks the rest out and ``step`` refuses them
+            [every action valid for every task].
+        reports_success: bool[K], whether each task has a success signal; a task without one
+            has its success "not reported" (None in logs, never 0) [every task reports].
+        task_targets: float64[K] or None, a target return each task carries (NaN where it has
+            none), e.g. a Gymnasium spec's ``reward_threshold`` [none].
     """
 
     @property
@@ -200,6 +212,58 @@ class EnvPool(Protocol):
     def state_dict(self) -> StateDict: ...
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+def action_counts_of(pool: EnvPool) -> NDArray[np.int64] | None:
+    """``pool.action_counts`` checked (int64[K], each in ``[1, action_dim]``), or None when the
+    pool has none (continuous actions, or every action valid for every task).
+
+    Raises:
+        ConfigError: the pool's ``action_counts`` does not fit its ``num_tasks`` and
+            ``action_dim``, or is given for continuous actions.
+    """
+    counts = getattr(pool, "action_counts", None)
+    if counts is None:
+        return None
+    arr = np.asarray(counts)
+    k, a = pool.num_tasks, pool.action_dim
+    if (
+        not pool.discrete
+        or arr.shape != (k,)
+        or arr.dtype.kind not in "iu"
+        or np.any((arr < 1) | (arr > a))
+    ):
+        raise ConfigError(
+            f"the pool's action_counts must be int[{k}] in [1, {a}] for discrete actions, "
+            f"got {counts!r}"
+        )
+    return arr.astype(np.int64)
+
+
+def reports_success_of(pool: EnvPool) -> NDArray[np.bool_]:
+    """``pool.reports_success`` checked (bool[K]); all True when the pool has none."""
+    flags = getattr(pool, "reports_success", None)
+    k = pool.num_tasks
+    if flags is None:
+        return np.ones(k, np.bool_)
+    arr = np.asarray(flags)
+    if arr.shape != (k,) or arr.dtype != np.bool_:
+        raise ConfigError(f"the pool's reports_success must be bool[{k}], got {flags!r}")
+    return arr.copy()
+
+
+def task_targets_of(pool: EnvPool) -> NDArray[np.float64] | None:
+    """``pool.task_targets`` checked (float64[K], NaN where a task has none), or None."""
+    targets = getattr(pool, "task_targets", None)
+    if targets is None:
+        return None
+    arr = np.asarray(targets, dtype=np.float64)
+    if arr.shape != (pool.num_tasks,) or np.any(np.isinf(arr)):
+        raise ConfigError(
+            f"the pool's task_targets must be float[{pool.num_tasks}] (NaN where a task has "
+            f"none), got {targets!r}"
+        )
+    return arr
 
 
 @runtime_checkable
@@ -254,4 +318,7 @@ __all__ = [
     "ReplayBuffer",
     "StateDict",
     "TaskSampler",
+    "action_counts_of",
+    "reports_success_of",
+    "task_targets_of",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drats.domain.errors import DratsError, InvalidInputError, UnknownTaskError
-from drats.domain.ports import EnvPool
+from drats.domain.ports import EnvPool, action_counts_of
 from drats.domain.types import PoolStep
 from drats.testing.assertions import Case, Contract, npz_roundtrip
 
@@ -35,8 +35,15 @@ PoolFactory = Callable[..., EnvPool]
 _c = Contract("EnvPool")
 
 
-def random_actions(pool: EnvPool, rng: np.random.Generator) -> NDArray[Any]:
-    """Valid random actions for every slot of ``pool``."""
+def random_actions(
+    pool: EnvPool, rng: np.random.Generator, tasks: NDArray[np.int64] | None = None
+) -> NDArray[Any]:
+    """Valid random actions for every slot of ``pool``, slot i playing ``tasks[i]`` (needed
+    when the pool's tasks have different numbers of discrete actions, ``action_counts``)."""
+    counts = action_counts_of(pool)
+    if pool.discrete and counts is not None and tasks is not None:
+        limit = counts[tasks]
+        return np.minimum((rng.random(pool.num_slots) * limit).astype(np.int64), limit - 1)
     if pool.discrete:
         return rng.integers(0, pool.action_dim, size=pool.num_slots, dtype=np.int64)
     shape = (pool.num_slots, pool.action_dim)
@@ -78,7 +85,7 @@ def _rollout(
     lengths = np.zeros(n, dtype=np.int64)
     refused = False
     for _ in range(max_steps):
-        out = pool.step(random_actions(pool, rng))
+        out = pool.step(random_actions(pool, rng, tasks))
         _check_step(pool, out, tasks)
         running += out.rewards
         lengths += 1
@@ -110,7 +117,7 @@ def _rollout(
                 refused = True
                 _c.raises(
                     InvalidInputError,
-                    lambda: pool.step(random_actions(pool, rng)),
+                    lambda: pool.step(random_actions(pool, rng, tasks)),
                     "stepping a slot whose episode ended",
                 )
             new = (tasks[ended] + 1) % k
@@ -130,7 +137,7 @@ def _check_bad_input(pool: EnvPool) -> None:
     n, k = pool.num_slots, pool.num_tasks
     pool.reset(np.zeros(n, dtype=np.int64))
     rng = np.random.default_rng(0)
-    good = random_actions(pool, rng)
+    good = random_actions(pool, rng, np.zeros(n, dtype=np.int64))
     cases: list[Case] = [
         (UnknownTaskError, lambda: pool.reset(np.full(n, k, dtype=np.int64)), "reset: task K"),
         (UnknownTaskError, lambda: pool.reset_slots([0], [-1]), "reset_slots: task -1"),
@@ -142,6 +149,11 @@ def _check_bad_input(pool: EnvPool) -> None:
         nan = good.copy()
         nan[0, 0] = np.nan
         cases.append((InvalidInputError, lambda: pool.step(nan), "step: NaN action"))
+    counts = action_counts_of(pool)
+    if counts is not None and counts[0] < pool.action_dim:
+        other = good.copy()
+        other[0] = counts[0]  # an action of the union space that task 0 does not take
+        cases.append((InvalidInputError, lambda: pool.step(other), "step: another task's action"))
     for kind, call, what in cases:
         _c.raises(kind, call, what)
     out = pool.step(good)  # a refused call changes nothing: the pool still steps
@@ -155,12 +167,12 @@ def _check_state(make: PoolFactory, n: int, max_steps: int) -> None:
         tasks = np.arange(n, dtype=np.int64) % pool.num_tasks
         pool.reset(tasks)
         for _ in range(min(3, max_steps)):
-            out = pool.step(random_actions(pool, rng))
+            out = pool.step(random_actions(pool, rng, tasks))
             ended = np.flatnonzero(out.terminated | out.truncated)
             pool.reset_slots(ended, tasks[ended])
         twin.load_state_dict(npz_roundtrip(pool.state_dict()))
         if pool.restores_episodes:
-            actions = random_actions(pool, rng)
+            actions = random_actions(pool, rng, tasks)
             a, b = pool.step(actions), twin.step(actions)
             _c.expect(np.array_equal(a.obs, b.obs), "a restored pool steps differently")
             _c.expect(np.array_equal(a.rewards, b.rewards), "a restored pool rewards differently")

@@ -251,6 +251,21 @@ class FamilyEnvPool(EnvPool):
     def restores_episodes(self) -> bool:
         return False
 
+    @property
+    def action_counts(self) -> NDArray[np.int64] | None:
+        """int64[K], each task's number of discrete actions; None for continuous tasks."""
+        return self._pool.action_counts
+
+    @property
+    def reports_success(self) -> NDArray[np.bool_]:
+        """bool[K], whether each task reports success."""
+        return self._pool.reports_success
+
+    @property
+    def task_targets(self) -> NDArray[np.float64] | None:
+        """float64[K], the target return each task carries (NaN where none), or None."""
+        return self._pool.task_targets
+
     def reset(self, task_ids: ArrayLike) -> NDArray[np.float32]:
         return self._pool.reset(task_ids)
 

@@ -55,6 +55,19 @@ class EnvFamily(ABC):
     def make_env(self, task: int) -> Any:
         """A new env instance for ``task`` with the Gymnasium ``reset`` / ``step`` API."""
 
+    @property
+    def reports_success(self) -> tuple[bool, ...]:
+        """K flags: whether each task's env reports success (``info["success"]`` or
+        ``info["is_success"]``); a task that does not has its success "not reported" rather
+        than 0. The default says every task does (Meta-World)."""
+        return (True,) * len(self.task_names)
+
+    @property
+    def task_targets(self) -> tuple[float | None, ...] | None:
+        """A target return per task that the tasks themselves carry (None where a task has
+        none), or None when the family carries none (the default)."""
+        return None
+
     def reseed(self, seed: int) -> EnvFamily:
         """The family a pool seeded with ``seed`` uses (for a loaded state dict's seed).
 
@@ -107,8 +120,10 @@ def check_slot_state(
 class FamilyPool(EnvPool):
     """The part of an EnvPool over an :class:`EnvFamily` that does not depend on where the
     envs run: the port's members (from the family's spaces, see
-    :class:`~drats.adapters.envs.layouts.PoolLayout`), ``reset`` and the check that every slot
-    has an episode in flight before ``step``.
+    :class:`~drats.adapters.envs.layouts.PoolLayout`; ``action_counts``, ``reports_success``
+    and ``task_targets`` included), ``reset``, the check that every slot has an episode in
+    flight before ``step`` and the check that each slot's discrete action is one of its
+    task's.
 
     Args:
         family: the tasks.
@@ -119,8 +134,16 @@ class FamilyPool(EnvPool):
     def __init__(self, family: EnvFamily, num_slots: int, first_slot: int = 0) -> None:
         self._names = tuple(family.task_names)
         self._layout = PoolLayout(self._names, family.spaces)
+        self._reports = np.array(family.reports_success, np.bool_)
+        targets = family.task_targets
+        self._targets = (
+            None
+            if targets is None
+            else np.array([np.nan if t is None else float(t) for t in targets], np.float64)
+        )
         self._n, self._first = num_slots, first_slot
         self._running = np.zeros(num_slots, np.bool_)
+        self._task = np.full(num_slots, -1, np.int64)  # task each slot plays (-1: never reset)
 
     @property
     def num_slots(self) -> int:
@@ -151,6 +174,23 @@ class FamilyPool(EnvPool):
         return False
 
     @property
+    def action_counts(self) -> NDArray[np.int64] | None:
+        """int64[K], each task's number of discrete actions (a copy); None for continuous
+        tasks. Actions ``>= action_counts[task]`` are refused by ``step``."""
+        counts = self._layout.action_counts
+        return None if counts is None else counts.copy()
+
+    @property
+    def reports_success(self) -> NDArray[np.bool_]:
+        """bool[K], whether each task reports success (see :attr:`EnvFamily.reports_success`)."""
+        return self._reports.copy()
+
+    @property
+    def task_targets(self) -> NDArray[np.float64] | None:
+        """float64[K], the target return each task carries (NaN where it has none), or None."""
+        return None if self._targets is None else self._targets.copy()
+
+    @property
     def running(self) -> NDArray[np.bool_]:
         """bool[N], slots with an episode in flight (a copy)."""
         return self._running.copy()
@@ -162,14 +202,17 @@ class FamilyPool(EnvPool):
         check_shape(t, (self._n,), "task_ids", ("n_slots",))
         return self.reset_slots(np.arange(self._n, dtype=np.int64), t)
 
-    def _check_running(self) -> None:
-        """InvalidInputError naming the first slot without an episode in flight, if any."""
+    def _check_running(self, actions: NDArray[Any]) -> None:
+        """Before ``step`` moves anything: InvalidInputError naming the first slot without an
+        episode in flight, or the first whose (checked) discrete action is not one of its
+        task's."""
         if not self._running.all():
             slot = int(np.flatnonzero(~self._running)[0])
             raise InvalidInputError(
                 f"slot {self._first + slot} has no episode in flight (it ended, or was never "
                 "reset, or a state dict was loaded); call reset_slots on it before step"
             )
+        self._layout.check_task_actions(actions, self._task)
 
     def __enter__(self) -> Self:
         return self

@@ -26,9 +26,23 @@ from drats.adapters.envs.factory import FamilyEnvPool, PoolOptions
 from drats.adapters.envs.family import EnvFamily
 from drats.domain.errors import ConfigError
 
+#: The info keys whose truthy value is a success step.
+SUCCESS_KEYS = ("success", "is_success")
+
 
 class GymFamily(EnvFamily):
     """Tasks given by Gymnasium env ids, built with ``gymnasium.make``.
+
+    What each task carries besides its spaces, read once here (on a throwaway instance):
+
+    * ``reports_success``: whether its env reports success. A task reports success when the
+      info of ``reset`` or of one step after it (the middle of a Box action space, or a
+      Discrete one's first action) holds a ``success`` or ``is_success`` key, whatever its
+      value (Gymnasium-Robotics, Meta-World and most success-aware envs put it in every
+      step's info). Classic control and MuJoCo envs do not: their success is "not reported".
+      An env that announces success only at some later step counts as not reporting it.
+    * ``task_targets``: its spec's ``reward_threshold`` (CartPole-v1 475, Acrobot-v1 -100,
+      MountainCarContinuous-v0 90; None for Pendulum-v1 and most MuJoCo envs).
 
     Args:
         env_ids: one registered env id (a string) per task, each listed once.
@@ -36,7 +50,8 @@ class GymFamily(EnvFamily):
 
     Raises:
         ConfigError: not a non-empty sequence of strings, an id listed twice, an unknown env
-            id (with Gymnasium's message) or a make that fails.
+            id (with Gymnasium's message), a make that fails, or an env that raises on its
+            first reset or step.
     """
 
     kind = "gym"
@@ -44,12 +59,27 @@ class GymFamily(EnvFamily):
     def __init__(self, env_ids: Sequence[str], max_episode_steps: int | None = None) -> None:
         self._ids = _env_ids(env_ids)
         self._max_steps = max_episode_steps
-        spaces = []
+        spaces, reports, targets = [], [], []
         for task in range(len(self._ids)):
             env = self.make_env(task)
-            spaces.append((env.observation_space, env.action_space))
-            env.close()
+            try:
+                spaces.append((env.observation_space, env.action_space))
+                reports.append(_probe_success(env, self._ids[task]))
+                threshold = getattr(env.spec, "reward_threshold", None)
+                targets.append(None if threshold is None else float(threshold))
+            finally:
+                env.close()
         self._spaces = tuple(spaces)
+        self._reports = tuple(reports)
+        self._targets = tuple(targets)
+
+    @property
+    def reports_success(self) -> tuple[bool, ...]:
+        return self._reports
+
+    @property
+    def task_targets(self) -> tuple[float | None, ...]:
+        return self._targets
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -71,6 +101,29 @@ class GymFamily(EnvFamily):
     def start_episode(self, env: Any, task: int, draws: NDArray[np.uint64]) -> Any:
         obs, _ = env.reset(seed=int(draws[0] >> np.uint64(32)))
         return obs
+
+
+def _probe_success(env: Any, env_id: str) -> bool:
+    """Whether ``env`` puts a success key in the info of ``reset`` or of one step after it
+    (a fixed action: the middle of a Box space, a Discrete space's first action)."""
+    from gymnasium import spaces
+
+    space = env.action_space
+    if isinstance(space, spaces.Box):
+        action: Any = np.clip(np.zeros(space.shape), space.low, space.high).astype(space.dtype)
+    elif isinstance(space, spaces.Discrete):
+        action = int(space.start)
+    else:  # the layout refuses this space, naming the task
+        return False
+    try:
+        _, info = env.reset(seed=0)
+        infos = [info, env.step(action)[-1]]
+    except Exception as err:
+        raise ConfigError(
+            f"Gymnasium env {env_id!r} raised on its first reset or step "
+            f"({type(err).__name__}: {err})"
+        ) from err
+    return any(isinstance(i, dict) and any(k in i for k in SUCCESS_KEYS) for i in infos)
 
 
 def _env_ids(env_ids: object) -> tuple[str, ...]:
@@ -96,10 +149,13 @@ class GymEnvPool(FamilyEnvPool):
 
     Every env must have a Box action space (actions float32[N, max width] in [-1, 1],
     rescaled to each env's bounds, extra entries ignored), or every env a Discrete action
-    space with the same n (``discrete`` is True, actions int64[N]). Observations (Box,
-    flattened, or Discrete, one-hot encoded) are zero-padded to the widest task, followed by
-    the K-wide task one-hot. Success is ``info["success"]`` or ``info["is_success"]`` truthy
-    at any step of the episode (False for envs that report neither).
+    space (``discrete`` is True, actions int64[N] in [0, A) with A the largest n; task i takes
+    only [0, n_i), ``action_counts`` lists each n_i and a larger action is refused with
+    InvalidInputError). Observations (Box, flattened, or Discrete, one-hot encoded) are
+    zero-padded to the widest task, followed by the K-wide task one-hot. Success is
+    ``info["success"]`` or ``info["is_success"]`` truthy at any step of the episode;
+    ``reports_success`` says which tasks report it at all and ``task_targets`` holds each
+    env spec's ``reward_threshold`` (see :class:`GymFamily`).
 
     Args:
         env_ids: K registered Gymnasium env ids, in task-id order.

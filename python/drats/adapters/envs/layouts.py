@@ -7,8 +7,14 @@
   float32[N, action_dim], ``action_dim`` the widest task's; each row is clipped to [-1, 1],
   its first ``width`` entries rescaled to the task's bounds (a dimension with an infinite
   bound gets the raw entry) and the rest ignored.
-* **Discrete actions.** Every task has a Discrete action space with the same n; pool actions
-  are int64[N] in [0, n), shifted by each task's ``start``.
+* **Discrete actions.** Every task has a Discrete action space, of any size n_i. The pool's
+  action space is their union, ``Discrete(A)`` with ``A = max n_i``: pool actions are
+  int64[N] in [0, A), and task i takes only [0, n_i) (shifted by its space's ``start``). The
+  rule is :func:`action_mask`: ``action_counts`` (int64[K], each n_i) and ``action_mask``
+  (bool[K, A], row i true on [0, n_i)) are what a policy masks its logits with, so an invalid
+  action is never sampled; a pool refuses one (:meth:`PoolLayout.check_task_actions`,
+  InvalidInputError) rather than pass it to an env.
+* Box and Discrete action spaces cannot be mixed in one task set (ConfigError).
 
 Only spaces are read, never an env, so the rule serves any wrapper over Gymnasium spaces.
 """
@@ -34,7 +40,16 @@ from drats.domain.errors import ConfigError, InvalidInputError
 class TaskLayout:
     """How one task's raw observations and actions map to the pool's padded arrays."""
 
-    __slots__ = ("action_dtype", "action_shape", "center", "half", "obs_n", "obs_width", "start")
+    __slots__ = (
+        "action_dtype",
+        "action_shape",
+        "center",
+        "half",
+        "num_actions",
+        "obs_n",
+        "obs_width",
+        "start",
+    )
 
     def __init__(self, name: str, obs_space: Any, action_space: Any) -> None:
         from gymnasium import spaces
@@ -46,7 +61,7 @@ class TaskLayout:
         else:
             msg = f"env {name!r} has observation space {obs_space}; need a Box or Discrete"
             raise ConfigError(msg)
-        self.start = 0
+        self.start = self.num_actions = 0  # num_actions: n of a Discrete space, 0 for a Box
         self.center = self.half = np.zeros(0)
         if isinstance(action_space, spaces.Box):
             self.action_shape = tuple(int(d) for d in action_space.shape)
@@ -60,10 +75,11 @@ class TaskLayout:
             self.action_shape = ()
             self.action_dtype = np.dtype(np.int64)
             self.start = int(action_space.start)
+            self.num_actions = int(action_space.n)
         else:
             raise ConfigError(
                 f"env {name!r} has action space {action_space}; every task needs a Box "
-                "action space, or every task a Discrete one with the same n"
+                "action space, or every task a Discrete one"
             )
 
     @property
@@ -71,31 +87,57 @@ class TaskLayout:
         return int(np.prod(self.action_shape, dtype=np.int64)) if self.action_shape else 0
 
 
-class PoolLayout:
-    """The layouts of K tasks given by their names and ``(observation, action)`` spaces, and
-    the pool's ``obs_dim``, ``action_dim`` and ``discrete``.
+def action_mask(action_counts: ArrayLike, action_dim: int) -> NDArray[np.bool_]:
+    """The valid actions of K discrete tasks in the union action space ``Discrete(action_dim)``:
+    bool[K, action_dim], row i true on ``[0, action_counts[i])``. The one rule a pool, a
+    single-env wrapper and a policy's logit mask share.
 
     Raises:
-        ConfigError: an unsupported space (naming the task), Box and Discrete action spaces
-            mixed, or Discrete action spaces of different sizes.
+        ConfigError: ``action_counts`` is not a 1-D integer array with every entry in
+            ``[1, action_dim]``.
+    """
+    counts = np.asarray(action_counts)
+    if counts.ndim != 1 or counts.size == 0 or counts.dtype.kind not in "iu":
+        raise ConfigError(f"action_counts must be a 1-D integer array, got {action_counts!r}")
+    if np.any((counts < 1) | (counts > action_dim)):
+        raise ConfigError(f"action_counts must lie in [1, {action_dim}], got {counts.tolist()}")
+    mask: NDArray[np.bool_] = np.arange(action_dim)[None, :] < counts[:, None]
+    return mask
+
+
+class PoolLayout:
+    """The layouts of K tasks given by their names and ``(observation, action)`` spaces, and
+    the pool's ``obs_dim``, ``action_dim``, ``discrete``, ``action_counts`` and
+    ``action_mask``.
+
+    Raises:
+        ConfigError: an unsupported space (naming the task), or Box and Discrete action
+            spaces mixed.
     """
 
     def __init__(self, names: Sequence[str], spaces: Sequence[tuple[Any, Any]]) -> None:
         from gymnasium import spaces as gym_spaces
 
+        self.names = tuple(names)
         self.tasks = tuple(TaskLayout(n, o, a) for n, (o, a) in zip(names, spaces, strict=True))
         kinds = {isinstance(a, gym_spaces.Discrete) for _, a in spaces}
         if len(kinds) > 1:
-            msg = "every task needs a Box action space, or every task a Discrete one; got a mix"
+            msg = (
+                "every task needs a Box action space, or every task a Discrete one (discrete "
+                "and continuous tasks cannot share one task set); got a mix"
+            )
             actions = dict(zip(names, (a for _, a in spaces), strict=True))
             raise ConfigError(f"{msg}: {actions}")
         self.discrete = kinds == {True}
+        #: int64[K], each task's number of discrete actions (None for continuous tasks).
+        self.action_counts: NDArray[np.int64] | None = None
+        #: bool[K, action_dim], each task's valid actions (None for continuous tasks).
+        self.action_mask: NDArray[np.bool_] | None = None
         if self.discrete:
-            sizes = {int(a.n) for _, a in spaces}
-            if len(sizes) > 1:
-                msg = f"every Discrete action space needs the same n, got {sorted(sizes)}"
-                raise ConfigError(msg)
-            self.action_dim = sizes.pop()
+            counts = np.array([lay.num_actions for lay in self.tasks], np.int64)
+            self.action_dim = int(counts.max())
+            self.action_counts = counts
+            self.action_mask = action_mask(counts, self.action_dim)
         else:
             self.action_dim = max(lay.action_width for lay in self.tasks)
         #: width of the padded raw observation (the task one-hot follows it).
@@ -119,6 +161,22 @@ class PoolLayout:
             return int(action) + lay.start
         scaled = lay.center + action[: lay.action_width] * lay.half
         return scaled.astype(lay.action_dtype).reshape(lay.action_shape)
+
+    def check_task_actions(self, actions: NDArray[Any], task_ids: NDArray[np.int64]) -> None:
+        """InvalidInputError naming the first row whose discrete action is not one of its
+        task's (``actions[i] >= action_counts[task_ids[i]]``); ``actions`` already checked by
+        :func:`check_actions`. Nothing to check for continuous actions."""
+        if self.action_counts is None:
+            return
+        limit = self.action_counts[task_ids]
+        bad = actions >= limit
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            task = int(task_ids[i])
+            raise InvalidInputError(
+                f"actions[{i}] = {int(actions[i])} is not an action of task {task} "
+                f"({self.names[task]!r}, which takes actions in [0, {int(limit[i])}))"
+            )
 
 
 def check_actions(
@@ -146,4 +204,4 @@ def check_actions(
     return clipped
 
 
-__all__ = ["PoolLayout", "TaskLayout", "check_actions"]
+__all__ = ["PoolLayout", "TaskLayout", "action_mask", "check_actions"]

@@ -382,6 +382,7 @@ class ProcessEnvPool(FamilyPool):
         for w, obs in zip(rows, self._gather(list(rows), fatal=True), strict=True):
             out[rows[w]] = obs
         self._running[s] = True
+        self._task[s] = t
         return out
 
     def step(self, actions: ArrayLike) -> PoolStep:
@@ -389,7 +390,7 @@ class ProcessEnvPool(FamilyPool):
         pool is then closed) if a worker fails, e.g. because an env raised."""
         self._check_open()
         a = check_actions(actions, self._n, self.action_dim, self.discrete)
-        self._check_running()
+        self._check_running(a)
         views = self._res.views
         views["actions"][...] = a
         for w in range(len(self._bounds)):

@@ -61,7 +61,8 @@ class SlotEnvPool(FamilyPool):
     with zeros to the widest task, then the K-wide task one-hot: ``obs_dim = max width + K``.
     Continuous actions are float32[N, action_dim] with ``action_dim`` the widest task's; each
     row is clipped to [-1, 1], its first ``width`` entries rescaled to the task's Box bounds and
-    the rest ignored. Discrete actions are int64[N] in [0, n) (every task has the same n). The
+    the rest ignored. Discrete actions are int64[N] in [0, A), A the largest task's n; an action
+    outside the slot's own task's [0, n) is refused (InvalidInputError, nothing moves). The
     rule is :class:`~drats.adapters.envs.layouts.PoolLayout`'s.
 
     Args:
@@ -115,7 +116,6 @@ class SlotEnvPool(FamilyPool):
         self._idle: list[list[Any]] = [[] for _ in range(self._k)]  # free lists per task
         self._envs: list[Any] = [None] * n
         self._env_task = np.full(n, -1, np.int64)  # task of the env each slot holds
-        self._task = np.full(n, -1, np.int64)  # task each slot plays (-1: never reset)
         self._returns = np.zeros(n, np.float64)
         self._lengths = np.zeros(n, np.int64)
         self._success = np.zeros(n, np.bool_)
@@ -199,12 +199,13 @@ class SlotEnvPool(FamilyPool):
 
     def step(self, actions: ArrayLike) -> PoolStep:
         """Advance every slot one step (see the port). Raises InvalidInputError, before any
-        env moves, if a slot's episode has ended (or never started) and was not reset, and
+        env moves, if a slot's episode has ended (or never started) and was not reset or its
+        discrete action is not one of its task's, and
         EnvError if an env raises (or returns an observation that does not fit): slots before
         it have already moved, so the pool is closed."""
         self._check_open()
         a = check_actions(actions, self._n, self.action_dim, self.discrete)
-        self._check_running()
+        self._check_running(a)
         n = self._n
         obs = np.zeros((n, self.obs_dim), np.float32)
         rewards = np.zeros(n, np.float32)

@@ -9,16 +9,21 @@ load) and keep torch for learning and for acting on CUDA. The numbers agree with
 float32 rounding; the random stream is the policy's own counter-based one,
 saved in its state dict, so a run stays reproducible and resumes bit for bit. The draws come
 from a :class:`~drats.domain.rng.UniformStream` over the policy's counter-based stream.
+
+The categorical policies of discrete tasks with different numbers of actions share one action
+mask rule, kept here with its checks (:func:`as_action_mask`): task i takes only
+``[0, action_counts[i])``; the others get probability 0, acting and learning alike.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 from drats.domain.rng import UniformStream
 
 if TYPE_CHECKING:
@@ -57,13 +62,89 @@ class NumpyMLP:
         return np.ascontiguousarray(picked)
 
 
+#: The logit a masked-out action gets in torch (exp of it is exactly 0 in float32, and
+#: 0 * MASKED_LOGIT stays finite in an entropy); the numpy path uses -inf.
+MASKED_LOGIT = -1e9
+
+
+def as_action_mask(
+    action_counts: object, num_tasks: int, action_dim: int, discrete: bool
+) -> NDArray[np.bool_] | None:
+    """A policy's ``action_counts`` (int[K], each task's number of discrete actions, or None)
+    as its [K, A] table of valid actions: row i true on ``[0, action_counts[i])``, the rule
+    of the env pools' ``action_mask``. None when every action is valid for every task (no
+    masking: the policy computes exactly what an unmasked one does).
+
+    Raises:
+        ConfigError: counts for continuous actions, or not int[K] in ``[1, action_dim]``.
+    """
+    if action_counts is None:
+        return None
+    if not discrete:
+        raise ConfigError("action_counts applies to discrete actions only")
+    counts = np.asarray(action_counts)
+    if (
+        counts.shape != (num_tasks,)
+        or counts.dtype.kind not in "iu"
+        or np.any((counts < 1) | (counts > action_dim))
+    ):
+        raise ConfigError(
+            f"action_counts must be {num_tasks} integers in [1, {action_dim}], "
+            f"got {action_counts!r}"
+        )
+    if np.all(counts == action_dim):
+        return None
+    mask: NDArray[np.bool_] = np.arange(action_dim)[None, :] < counts[:, None]
+    return mask
+
+
+def check_task_actions(
+    mask: NDArray[np.bool_] | None, actions: NDArray[Any], task_ids: NDArray[np.int64], prefix: str
+) -> None:
+    """InvalidInputError naming ``prefix.actions`` unless every action (whole numbers in
+    ``[0, A)``, already checked) is valid for its task under ``mask`` (None: all are)."""
+    if mask is None:
+        return
+    acts = actions.reshape(task_ids.shape).astype(np.int64)
+    bad = ~mask[task_ids, acts]
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        task = int(task_ids[at])
+        raise InvalidInputError(
+            f"{prefix}.actions{list(at)} = {int(acts[at])} is not an action of task {task} "
+            f"(it takes actions in [0, {int(mask[task].sum())}))"
+        )
+
+
+def check_mask_state(tree: dict[str, Any], mask: NDArray[np.bool_] | None) -> None:
+    """CheckpointError unless a policy state's ``action_counts`` (absent: every action valid)
+    is this policy's."""
+    theirs = tree.get("action_counts")
+    mine = None if mask is None else mask.sum(axis=1)
+    same = (theirs is None and mine is None) or (
+        theirs is not None and mine is not None and np.array_equal(np.asarray(theirs), mine)
+    )
+    if not same:
+        shown = ["all valid" if c is None else np.asarray(c).tolist() for c in (theirs, mine)]
+        raise CheckpointError(
+            f"the checkpoint's policy has action_counts {shown[0]}, this one {shown[1]}"
+        )
+
+
 def categorical(
-    logits: NDArray[np.float32], rng: UniformStream | None
+    logits: NDArray[np.float32],
+    rng: UniformStream | None,
+    valid: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """One action per row of a categorical over ``logits`` and its log-probability: drawn by
     inverting the CDF with one uniform of ``rng`` per row, or the most likely action when
-    ``rng`` is None."""
+    ``rng`` is None. ``valid`` (bool, the shape of ``logits``, at least one true per row)
+    masks the others out: they get probability 0 and are never drawn."""
     n, k = logits.shape
+    last = np.full(n, k - 1)
+    if valid is not None:
+        logits = np.where(valid, logits, np.float32(-np.inf))
+        last = k - 1 - valid[:, ::-1].argmax(axis=-1)  # the last valid action of each row
     z = logits - logits.max(axis=-1, keepdims=True)
     cdf = np.cumsum(np.exp(z), axis=-1)  # unnormalised: its last column is the total
     total = cdf[:, -1]
@@ -71,7 +152,8 @@ def categorical(
         actions = z.argmax(axis=-1)
     else:
         u = rng.uniform(n) * total
-        actions = np.minimum((u[:, None] >= cdf).sum(axis=-1), k - 1)
+        # u rounding up to the total would count every column: cap at the last valid one
+        actions = np.minimum((u[:, None] >= cdf).sum(axis=-1), last)
     log_prob = z[np.arange(n), actions] - np.log(total)
     return actions.astype(np.int64, copy=False), log_prob.astype(np.float32, copy=False)
 
@@ -94,8 +176,12 @@ def gaussian_log_prob(
 
 
 __all__ = [
+    "MASKED_LOGIT",
     "NumpyMLP",
+    "as_action_mask",
     "categorical",
+    "check_mask_state",
+    "check_task_actions",
     "gaussian_log_prob",
     "standard_normal",
 ]

@@ -14,12 +14,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from drats.adapters.learners.adam import Adam
 from drats.adapters.learners.numpy_forward import (
+    MASKED_LOGIT,
     NumpyMLP,
+    as_action_mask,
     categorical,
+    check_mask_state,
+    check_task_actions,
     gaussian_log_prob,
     standard_normal,
 )
@@ -107,6 +111,11 @@ class TorchPPOPolicy(Policy):
         config: learner settings (:class:`PPOConfig`).
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         seed: seeds the initial weights and the policy's own random stream.
+        action_counts: discrete tasks with different numbers of actions: int[K], task i
+            taking only ``[0, action_counts[i])`` of ``[0, action_dim)`` (an env pool's
+            ``action_counts``). The other actions are masked out of the categorical (acting
+            and learning alike), so they are never sampled; a rollout holding one is refused.
+            None: every action is valid for every task.
     """
 
     def __init__(
@@ -119,9 +128,12 @@ class TorchPPOPolicy(Policy):
         config: PPOConfig | None = None,
         device: str = "auto",
         seed: int = 0,
+        action_counts: ArrayLike | None = None,
     ) -> None:
         dims = policy_dims(obs_dim, action_dim, num_tasks, discrete)
         self.obs_dim, self.action_dim, self.num_tasks, self.discrete = dims
+        #: [K, A] valid actions per task (None: all valid), and its copy on the device
+        self.action_mask = as_action_mask(action_counts, self.num_tasks, self.action_dim, discrete)
         self.config = cfg = config_of(config, PPOConfig)
         seed = as_seed(seed)
         self.device = pick_device(device)
@@ -136,6 +148,9 @@ class TorchPPOPolicy(Policy):
 
         self.actor = net(out, 0.01)
         self.critic = net(1, cfg.critic_gain)
+        self._mask_t = (
+            None if self.action_mask is None else torch.from_numpy(self.action_mask).to(self.device)
+        )
         self.actor_optim = Adam(self.actor.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self.critic_optim = Adam(self.critic.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self._gen = torch.Generator(device=self.device)
@@ -165,6 +180,8 @@ class TorchPPOPolicy(Policy):
     def _dist_params(self, x: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.actor(x, ids)
         if self.discrete:
+            if self._mask_t is not None:  # other tasks' actions: probability 0, no gradient
+                out = out.masked_fill(~self._mask_t[ids], MASKED_LOGIT)
             logits = out - out.logsumexp(-1, keepdim=True)
             return logits, logits
         mean, log_std = out.chunk(2, dim=-1)
@@ -196,7 +213,8 @@ class TorchPPOPolicy(Policy):
         extras: dict[str, NDArray[Any]] = {"value": critic(x, ids)[:, 0]}
         if self.discrete:
             rng = None if deterministic else self._act_rng
-            actions, extras["log_prob"] = categorical(out, rng)
+            valid = None if self.action_mask is None else self.action_mask[ids]
+            actions, extras["log_prob"] = categorical(out, rng, valid)
             return PolicyStep(actions=actions, extras=extras)
         cfg, a = self.config, self.action_dim
         mean = out[:, :a].astype(np.float64)
@@ -271,6 +289,7 @@ class TorchPPOPolicy(Policy):
         check_ids(out["task_ids"], self.num_tasks, "rollout.task_ids")
         if self.discrete:
             check_action_indices(out["actions"], self.action_dim, "rollout.actions")
+            check_task_actions(self.action_mask, out["actions"], out["task_ids"], "rollout")
         check_binary(out["dones"], "rollout.dones")
         out["dones"] = out["dones"] != 0
         return out
@@ -390,6 +409,8 @@ class TorchPPOPolicy(Policy):
             "generator": to_numpy_tree(self._gen.get_state()),
             "act_rng": self._act_rng.get_state(),
         }
+        if self.action_mask is not None:  # absent when every action is valid (as before)
+            tree["action_counts"] = self.action_mask.sum(axis=1)
         return flatten_tree(tree)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -409,6 +430,7 @@ class TorchPPOPolicy(Policy):
         check_optim_state(tree, "critic_optim", self.critic_optim)
         check_generator_state(tree, "generator", self._gen)
         check_stream_state(tree, "act_rng")
+        check_mask_state(tree, self.action_mask)
         check_finite_tree(tree)
         restore_or_roll_back(self._restore, tree, unflatten_tree(self.state_dict()))
 

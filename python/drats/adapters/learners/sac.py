@@ -19,12 +19,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
 from drats.adapters.learners.adam import Adam
-from drats.adapters.learners.numpy_forward import NumpyMLP, categorical, standard_normal
+from drats.adapters.learners.numpy_forward import (
+    NumpyMLP,
+    as_action_mask,
+    categorical,
+    check_mask_state,
+    check_task_actions,
+    standard_normal,
+)
 from drats.adapters.learners.sac_config import SACConfig
+from drats.adapters.learners.sac_discrete import discrete_losses, masked_logits
 from drats.adapters.learners.sac_nets import TwinCritic, fast_matmul, squashed_sample
 from drats.adapters.learners.torch_nets import (
     MultiHeadMLP,
@@ -88,6 +96,12 @@ class TorchSACPolicy(Policy):
         config: learner settings (:class:`SACConfig`).
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         seed: seeds the initial weights and the policy's own random stream.
+        action_counts: discrete tasks with different numbers of actions: int[K], task i
+            taking only ``[0, action_counts[i])`` (an env pool's ``action_counts``). The other
+            actions get probability 0 in the actor (acting and learning) and weight 0 in the
+            soft values of the critic targets and the actor loss, so none is ever sampled or
+            valued; a batch holding one is refused. The default target entropy of task i is
+            then ``0.2 * log(action_counts[i])``. None: every action valid for every task.
 
     ``last_td_errors`` is ``|Q1 - y| + |Q2 - y|`` halved (the mean over the twin critics of
     the absolute TD error) of every row of the last ``learn`` batch, for replay priorities.
@@ -103,9 +117,12 @@ class TorchSACPolicy(Policy):
         device: str = "auto",
         seed: int = 0,
         discrete: bool = False,
+        action_counts: ArrayLike | None = None,
     ) -> None:
         dims = policy_dims(obs_dim, action_dim, num_tasks, discrete)
         self.obs_dim, self.action_dim, self.num_tasks, self.discrete = dims
+        #: [K, A] valid actions per task (None: all valid)
+        self.action_mask = as_action_mask(action_counts, self.num_tasks, self.action_dim, discrete)
         self.config = cfg = config_of(config, SACConfig)
         seed = as_seed(seed)
         self.device = dev = pick_device(device)
@@ -113,6 +130,15 @@ class TorchSACPolicy(Policy):
         if te is None:
             te = 0.2 * math.log(self.action_dim) if self.discrete else -self.action_dim
         self.target_entropy = float(te)
+        per_task = np.full(self.num_tasks, self.target_entropy, np.float32)
+        #: bool[K, A] on the device: ``action_mask`` (None: every action valid)
+        self.mask_tensor: torch.Tensor | None = None
+        if self.action_mask is not None:
+            self.mask_tensor = torch.from_numpy(self.action_mask).to(dev)
+            if cfg.target_entropy is None:  # 0.2 * log of each task's own number of actions
+                per_task = (0.2 * np.log(self.action_mask.sum(axis=1))).astype(np.float32)
+        #: float32[K] on the device, each task's target entropy
+        self.target_entropies = torch.from_numpy(per_task).to(dev)
         self.action_width = 1 if self.discrete else self.action_dim  # replay action columns
         torch.manual_seed(seed)  # only the initial weights; acting and learning use self._gen
         self.actor = MultiHeadMLP(
@@ -184,7 +210,8 @@ class TorchSACPolicy(Policy):
             self._snapshot = NumpyMLP(self.actor)
         out = self._snapshot(x, ids)
         if self.discrete:
-            actions, _ = categorical(out, None if deterministic else self._act_rng)
+            valid = None if self.action_mask is None else self.action_mask[ids]
+            actions, _ = categorical(out, None if deterministic else self._act_rng, valid)
             return PolicyStep(actions=actions, extras={})
         a, cfg = self.action_dim, self.config
         u = out[:, :a].astype(np.float64)
@@ -201,6 +228,7 @@ class TorchSACPolicy(Policy):
         ids = torch.from_numpy(ids_np).to(self.device, non_blocking=True)
         out = self.actor(x, ids)
         if self.discrete:
+            out = masked_logits(out, self.mask_tensor, ids)
             if deterministic:
                 picked = out.argmax(-1)
             else:
@@ -240,6 +268,7 @@ class TorchSACPolicy(Policy):
         act = out["actions"]
         if self.discrete:
             check_action_indices(act, self.action_dim, "batch.actions")
+            check_task_actions(self.action_mask, act, out["task_ids"], "batch")
         elif np.any(np.abs(act) > 1.0):  # the tanh policy's range: Q(s, a) is never asked there
             got = act[np.abs(act) > 1.0][0]
             raise InvalidInputError(f"batch.actions must lie in [-1, 1] (tanh actions), got {got}")
@@ -272,7 +301,7 @@ class TorchSACPolicy(Policy):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(total loss, stacked metrics, mean |TD| per row) of one SAC step on batch ``b``."""
         if self.discrete:
-            return self._discrete_losses(b)
+            return discrete_losses(self, b)
         cfg = self.config
         obs, ids = b["obs"], b["task_ids"]
         log_alpha = self.log_alpha[ids]
@@ -305,44 +334,6 @@ class TorchSACPolicy(Policy):
             ]
         )
         return total, metrics, td_abs
-
-    def _discrete_losses(
-        self, b: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The discrete-action step: expectations over the actions replace the samples."""
-        obs, ids = b["obs"], b["task_ids"]
-        log_alpha = self.log_alpha[ids]
-        alpha = log_alpha.detach().exp().unsqueeze(-1)
-        with torch.no_grad():
-            next_logp = torch.log_softmax(self.actor(b["next_obs"], ids), -1)
-            next_q = self.target_critic(b["next_obs"], ids)  # [2, B, A]
-            soft_q = torch.minimum(next_q[0], next_q[1]) - alpha * next_logp
-            soft = (next_logp.exp() * soft_q).sum(-1)
-            y = b["rewards"] + self.config.gamma * (1.0 - b["terminated"]) * soft
-        q_all = self.critic(obs, ids)  # [2, B, A]
-        taken = b["actions"].long().view(1, -1, 1).expand(2, -1, 1)
-        q = q_all.gather(2, taken).squeeze(-1)
-        td = q - y
-        critic_loss = (b["weights"] * (td * td).sum(0)).mean()
-        logp = torch.log_softmax(self.actor(obs, ids), -1)
-        probs = logp.exp()
-        q_min = torch.minimum(q_all[0], q_all[1]).detach()  # same input: no second pass
-        actor_loss = (probs * (alpha * logp - q_min)).sum(-1).mean()
-        entropy = -(probs * logp).sum(-1).detach()
-        alpha_loss = (log_alpha * (entropy - self.target_entropy)).mean()
-        td_abs = td.detach().abs().mean(0)
-        metrics = torch.stack(
-            [
-                critic_loss.detach(),
-                actor_loss.detach(),
-                alpha_loss.detach(),
-                self.log_alpha.detach().exp().mean(),
-                entropy.mean(),
-                q.detach().mean(),
-                td_abs.mean(),
-            ]
-        )
-        return critic_loss + actor_loss + alpha_loss, metrics, td_abs
 
     def learn(self, data: Batch | Any) -> dict[str, float]:
         """One SAC gradient step on a replay :class:`~drats.domain.types.Batch` (critic, actor
@@ -407,6 +398,8 @@ class TorchSACPolicy(Policy):
             "act_rng": self._act_rng.get_state(),
             "updates": self._updates,
         }
+        if self.action_mask is not None:  # absent when every action is valid (as before)
+            tree["action_counts"] = self.action_mask.sum(axis=1)
         return flatten_tree(tree)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -432,6 +425,7 @@ class TorchSACPolicy(Policy):
         check_optim_state(tree, "optim", self.optim)
         check_generator_state(tree, "generator", self._gen)
         check_stream_state(tree, "act_rng")
+        check_mask_state(tree, self.action_mask)
         updates = tree.get("updates")
         if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
             raise CheckpointError(f"state entry 'updates' must be an integer >= 0, got {updates!r}")

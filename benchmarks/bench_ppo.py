@@ -23,6 +23,7 @@ first).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import statistics
@@ -60,7 +61,7 @@ def update_macs() -> int:
     total = 0
     for out in (2 * ACT_DIM * K, K):
         widths = [OBS_DIM, *HIDDEN, out]
-        layers = [a * b for a, b in zip(widths, widths[1:], strict=False)]
+        layers = [a * b for a, b in itertools.pairwise(widths)]
         total += 3 * sum(layers) - layers[0]
     return total
 

@@ -5,15 +5,27 @@ light and tests can hand the trainer their own adapters instead."""
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from drats.application.base import BaseTrainer
 from drats.application.config import TrainConfig
 from drats.application.registry import learner_spec, load, sampler_spec, suite_spec
 from drats.domain.errors import ConfigError
-from drats.domain.ports import EnvPool, MetricsSink, Policy, ReplayBuffer, TaskSampler
+from drats.domain.ports import (
+    EnvPool,
+    MetricsSink,
+    Policy,
+    ReplayBuffer,
+    TaskSampler,
+    action_counts_of,
+    task_targets_of,
+)
 
 
 @dataclass
@@ -40,12 +52,34 @@ def build_pool(config: TrainConfig, *, evaluation: bool = False) -> EnvPool:
     return pool
 
 
-def build_sampler(config: TrainConfig, num_tasks: int) -> TaskSampler:
+def build_sampler(
+    config: TrainConfig, num_tasks: int, *, task_targets: NDArray[np.float64] | None = None
+) -> TaskSampler:
     """The task sampler ``config.sampler`` names, with the suite's settings and the user's; a
-    user's option the sampler does not take is a ConfigError (the suite's are dropped)."""
+    user's option the sampler does not take is a ConfigError (the suite's are dropped).
+
+    ``task_targets`` are the targets the tasks carry (a pool's ``task_targets``, NaN where a
+    task has none): without a ``--target`` of the user's they replace the suite's target when
+    every one is finite and > 0. With the target gap and some task lacking one, the suite's
+    target would be meaningless for it, so that is a ConfigError naming the tasks."""
     spec = sampler_spec(config.sampler)
     cls = load(spec.adapter)
     settings = config.sampler_settings(num_tasks)
+    if task_targets is not None and "target" not in config.sampler_options:
+        usable = np.isfinite(task_targets) & (task_targets > 0)
+        if usable.all():
+            settings["target"] = [float(t) for t in task_targets]
+        elif settings.get("gap", "target") == "target" and "target" in settings:
+            bad = ", ".join(
+                f"task {i}: {'none' if math.isnan(t) else f'{t:g}'}"
+                for i, t in enumerate(task_targets)
+                if not usable[i]
+            )
+            raise ConfigError(
+                f"the target gap needs a target return > 0 for every task, and not every task "
+                f"carries one ({bad}): give --target (one value or one per task) or use "
+                "--gap range"
+            )
     accepted = set(inspect.signature(cls).parameters) - {"num_tasks", "seed"}
     kwargs: dict[str, Any] = {}
     for name, value in settings.items():
@@ -74,7 +108,7 @@ def build_ppo(config: TrainConfig, pool: EnvPool) -> Policy:
     ppo = PPOConfig().replace(**{**config.preset.ppo, **config.learner_options})
     return TorchPPOPolicy(
         pool.obs_dim, pool.action_dim, pool.num_tasks, discrete=pool.discrete,
-        config=ppo, device=config.device, seed=config.seed,
+        config=ppo, device=config.device, seed=config.seed, action_counts=action_counts_of(pool),
     )  # fmt: skip
 
 
@@ -95,8 +129,8 @@ def build_sac(config: TrainConfig, pool: EnvPool) -> Policy:
     preset = {k: v for k, v in config.preset.sac.items() if k in names and k != "batch_size"}
     sac = SACConfig(batch_size=config.resolved("batch_size")).replace(**{**preset, **options})
     return TorchSACPolicy(
-        pool.obs_dim, pool.action_dim, pool.num_tasks, config=sac,
-        device=config.device, seed=config.seed, discrete=pool.discrete,
+        pool.obs_dim, pool.action_dim, pool.num_tasks, config=sac, device=config.device,
+        seed=config.seed, discrete=pool.discrete, action_counts=action_counts_of(pool),
     )  # fmt: skip
 
 
@@ -123,7 +157,7 @@ def build(config: TrainConfig) -> Components:
     try:
         eval_pool = build_pool(config, evaluation=True)
         opened.append(eval_pool)
-        sampler = build_sampler(config, pool.num_tasks)
+        sampler = build_sampler(config, pool.num_tasks, task_targets=task_targets_of(pool))
         policy = build_policy(config, pool)
         off_policy = learner_spec(config.algo).off_policy
         replay = build_replay(config, pool) if off_policy else None

@@ -42,6 +42,7 @@ def _ints(text: str) -> list[int]:
 _KINDS: dict[str, dict[str, Any]] = {
     "float": {"type": float},
     "int": {"type": int},
+    "str": {"type": str},
     "floats": {"type": _floats},
     "ints": {"type": _ints},
     "flag": {"action": "store_const", "const": True},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -56,7 +57,14 @@ SAMPLER_OPTIONS: dict[str, Option] = {
     "target": Option(
         "floats", "target return, one value or one per task (e.g. 4000,5000,...); SMT: thresholds"
     ),
+    "gap": Option(
+        "str",
+        "DRATS, Uniform, Hedge: the return gap, target ((tau - R) / tau, the paper's) or range "
+        "((best - R) / (best - worst), any reward scale; the gym: suite's default)",
+    ),
 }
+#: The values of the ``gap`` sampler option.
+GAPS = ("target", "range")
 
 #: ``--<name>`` options that set the learner's settings (``TrainConfig.learner_options``).
 LEARNER_OPTIONS: dict[str, Option] = {
@@ -149,6 +157,17 @@ class TrainConfig:
         self._check_applies()
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        gap = self.sampler_options.get("gap", "target")
+        if not isinstance(gap, str) or gap not in GAPS:
+            raise ConfigError(f"gap must be target or range, got {gap!r}")
+        target = self.sampler_options.get("target")
+        if target is not None:
+            values = target if isinstance(target, list | tuple) else [target]
+            if not values or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values
+            ):
+                raise ConfigError(f"target must be finite numbers, got {target!r}")
         if self.eval_mode not in (None, *EVAL_MODES):
             raise ConfigError(f"eval_mode must be greedy or sampled, got {self.eval_mode!r}")
         for name, allowed in (("replay_alloc", ALLOCATIONS), ("backend", BACKENDS)):
@@ -243,6 +262,30 @@ class TrainConfig:
         if settings.get("eps") is not None:
             as_floor(settings["eps"], num_tasks)
         return settings
+
+    def return_targets(
+        self, num_tasks: int, task_targets: Sequence[float] | None
+    ) -> list[float | None]:
+        """Per task, the target return a report scales the task's returns by when it has no
+        success signal: the user's ``--target`` (one value or one per task), else the target
+        the task carries (``task_targets``, NaN where none: e.g. a Gymnasium
+        ``reward_threshold``); None where neither is a finite number > 0."""
+        given = self.sampler_options.get("target")
+        values: list[Any]
+        if isinstance(given, list | tuple) and len(given) == num_tasks:
+            values = list(given)
+        elif isinstance(given, int | float):
+            values = [given] * num_tasks
+        elif task_targets is not None and len(task_targets) == num_tasks:
+            values = [float(t) for t in task_targets]
+        else:
+            values = [None] * num_tasks
+        return [
+            float(v)
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+            else None
+            for v in values
+        ]
 
     # -------------------------------------------------------------------- persistence
 

@@ -18,7 +18,14 @@ from drats.application.base import BaseTrainer, Counters, IterationStats
 from drats.application.config import TrainConfig
 from drats.domain.allocation import allocate_batch
 from drats.domain.errors import CheckpointError, ConfigError
-from drats.domain.ports import EnvPool, MetricsSink, Policy, ReplayBuffer, TaskSampler
+from drats.domain.ports import (
+    EnvPool,
+    MetricsSink,
+    Policy,
+    ReplayBuffer,
+    TaskSampler,
+    action_counts_of,
+)
 from drats.domain.rng import CounterRng
 
 
@@ -61,6 +68,8 @@ class OffPolicyTrainer(BaseTrainer):
         self.updates = 0
         self.update_credit = 0.0
         self.warmup_rng = CounterRng(config.seed + 7_919)
+        #: each task's number of discrete actions (None: every action valid for every task)
+        self.action_counts = action_counts_of(pool)
 
     timed_parts = ("act", "env", "replay", "sampler", "learn", "eval")
 
@@ -137,9 +146,11 @@ class OffPolicyTrainer(BaseTrainer):
         n = pool.num_slots
         if not random:
             return np.asarray(self.policy.act(obs, tasks).actions)
-        if pool.discrete:
+        if pool.discrete:  # uniform over each slot's own task's actions
             u = self.warmup_rng.uniform(n)
-            return np.minimum((u * pool.action_dim).astype(np.int64), pool.action_dim - 1)
+            counts = self.action_counts
+            limit = pool.action_dim if counts is None else counts[tasks]
+            return np.minimum((u * limit).astype(np.int64), limit - 1)
         u = self.warmup_rng.uniform(n * pool.action_dim)
         return (2.0 * u - 1.0).astype(np.float32).reshape(n, pool.action_dim)
 

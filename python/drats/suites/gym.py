@@ -1,9 +1,14 @@
 """Any set of Gymnasium env ids as one suite, ``gym:<id>[,<id>...]`` (``pip install
 'drats[gym]'``): observations padded to the widest task plus the task one-hot, actions in
-[-1, 1] rescaled to each task's bounds.
+[-1, 1] rescaled to each task's bounds, or discrete tasks with any numbers of actions (each
+task's invalid ones masked out of the policy; see ``docs/task-sets.md``).
 
 The sampler preset is the paper's 6-task MuJoCo one (eta 8, step size 0.8, eps 1/24 for six
-tasks, 12,288-step windows for SAC); PPO uses a 2x256 network and the usual settings.
+tasks, 12,288-step windows for SAC) with the range gap, ``(best - R) / (best - worst)``: the
+returns of arbitrary Gymnasium tasks may be negative or of any scale, where the paper's
+``(tau - R) / tau`` means nothing. ``--gap target`` takes each task's target from ``--target``
+or, without one, from its env spec's ``reward_threshold`` (refused when a task has none > 0).
+PPO uses a 2x256 network and the usual settings.
 """
 
 from __future__ import annotations
@@ -27,7 +32,13 @@ SUITE = SuiteSpec(
         eval_every=100_000,
         eval_episodes=10,
         checkpoint_every=100_000,
-        sampler={"eta": 8.0, "step_size": 0.8, "target": 1000.0, "adaptive_target": True},
+        sampler={
+            "eta": 8.0,
+            "step_size": 0.8,
+            "target": 1000.0,
+            "adaptive_target": True,
+            "gap": "range",
+        },
         ppo={"hidden": (256, 256), "lr": 3e-4, "epochs": 10, "minibatches": 32, "gae_lambda": 0.95},
         sac={
             "batch_size": 1_024,

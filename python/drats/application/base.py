@@ -24,7 +24,14 @@ from drats.application.config import TrainConfig
 from drats.application.evaluation import EvalResult, evaluate
 from drats.application.run_log import MetricsLog, Progress
 from drats.domain.errors import CheckpointError
-from drats.domain.ports import EnvPool, MetricsSink, Policy, TaskSampler
+from drats.domain.ports import (
+    EnvPool,
+    MetricsSink,
+    Policy,
+    TaskSampler,
+    reports_success_of,
+    task_targets_of,
+)
 from drats.domain.types import PoolStep
 
 
@@ -93,6 +100,13 @@ class BaseTrainer:
         k = pool.num_tasks
         self.counters = Counters(
             steps_per_task=np.zeros(k, np.int64), episodes_per_task=np.zeros(k, np.int64)
+        )
+        #: bool[K], the tasks with a success signal (the others' success is "not reported")
+        self.reports_success = reports_success_of(pool)
+        #: per task, the target return a report scales an unreported task's returns by
+        targets = task_targets_of(pool)
+        self.return_targets = config.return_targets(
+            k, None if targets is None else targets.tolist()
         )
         self.last_eval: EvalResult | None = None
         self.last_stats: IterationStats | None = None
@@ -176,7 +190,9 @@ class BaseTrainer:
         eps = out.episodes
         obs = out.obs
         if len(eps):
-            self.sampler.observe(eps.task_ids, eps.returns, eps.successes)
+            # a task without a success signal is never "solved": its flags reach no sampler
+            successes = eps.successes & self.reports_success[eps.task_ids]
+            self.sampler.observe(eps.task_ids, eps.returns, successes)
             stats.returns += np.bincount(eps.task_ids, weights=eps.returns, minlength=k)
             stats.successes += np.bincount(eps.task_ids, weights=eps.successes, minlength=k)
             stats.episodes += np.bincount(eps.task_ids, minlength=k)
@@ -225,7 +241,10 @@ class BaseTrainer:
             "task_steps": c.steps_per_task.tolist(),
             "train_episodes": stats.episodes.tolist(),
             "train_return": stats.mean(stats.returns),
-            "train_success": stats.mean(stats.successes),
+            "train_success": [  # None: no episode, or no success signal ("not reported")
+                v if shown else None
+                for v, shown in zip(stats.mean(stats.successes), self.reports_success, strict=True)
+            ],
             **{f"loss/{key}": value for key, value in losses.items()},
             **{f"seconds/{part}": value for part, value in self.seconds.items()},
         }
@@ -238,14 +257,18 @@ class BaseTrainer:
                 eval_mean_return=evaluated.mean_return,
                 eval_worst_return=evaluated.worst_return,
             )
+            if not self.reports_success.all():  # what a report scales their returns by
+                row["eval_return_target"] = list(self.return_targets)
         return row
 
     def _progress_text(self, q: NDArray[np.float64]) -> str:
         shown = " ".join(f"{p:.2f}" for p in q[:10]) + (" ..." if q.size > 10 else "")
         text = f"q=[{shown}]"
-        if self.last_eval is not None:
-            text += f" eval success {self.last_eval.mean_success:.2f}"
-            text += f" (worst {self.last_eval.worst_success:.2f})"
+        ev = self.last_eval
+        if ev is not None and self.reports_success.any():
+            text += f" eval success {ev.mean_success:.2f} (worst {ev.worst_success:.2f})"
+        elif ev is not None:
+            text += f" eval return {ev.mean_return:.3g} (worst {ev.worst_return:.3g})"
         return text
 
     # ------------------------------------------------------------------------ checkpoints

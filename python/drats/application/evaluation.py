@@ -1,33 +1,45 @@
 """Evaluation: a fixed number of episodes per task on a pool whose episodes end on success,
 with the policy's most likely actions (Meta-World's protocol) or actions sampled from it;
-success = success at any step."""
+success = success at any step. A task whose pool reports no success signal
+(``reports_success``) has its success "not reported" (NaN here, None in logs), never 0."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from drats.domain.errors import ConfigError
-from drats.domain.ports import EnvPool, Policy
+from drats.domain.ports import EnvPool, Policy, reports_success_of
 
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Per-task evaluation numbers (float64[K] each) and their summaries."""
+    """Per-task evaluation numbers (float64[K] each) and their summaries. ``success`` is NaN
+    for a task without a success signal; the success summaries are over the tasks that report
+    one (NaN when none does)."""
 
     success: NDArray[np.float64]
     returns: NDArray[np.float64]
     lengths: NDArray[np.float64]
 
     @property
+    def reported(self) -> NDArray[np.bool_]:
+        """bool[K], the tasks with a success signal."""
+        out: NDArray[np.bool_] = ~np.isnan(self.success)
+        return out
+
+    @property
     def mean_success(self) -> float:
-        return float(self.success.mean())
+        shown = self.success[self.reported]
+        return float(shown.mean()) if shown.size else math.nan
 
     @property
     def worst_success(self) -> float:
-        return float(self.success.min())
+        shown = self.success[self.reported]
+        return float(shown.min()) if shown.size else math.nan
 
     @property
     def mean_return(self) -> float:
@@ -86,4 +98,5 @@ def evaluate(
             tasks[ended] = new
             counted[ended] = real
     e = float(episodes_per_task)
-    return EvalResult(success=success / e, returns=returns / e, lengths=lengths / e)
+    success = np.where(reports_success_of(pool), success / e, np.nan)
+    return EvalResult(success=success, returns=returns / e, lengths=lengths / e)

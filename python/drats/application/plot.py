@@ -1,5 +1,9 @@
 """``drats plot``: one PNG per call with, for every run given, evaluation success (mean and
-worst task) against env steps, per-task evaluation success, and q_i(t) stacked."""
+worst task) against env steps, per-task evaluation success, and q_i(t) stacked.
+
+A task without a success signal (its ``eval_success`` is None: "not reported") is left out of
+the success curves, never drawn as 0; its evaluation return is drawn instead, dashed, on the
+per-task panel's right axis."""
 
 from __future__ import annotations
 
@@ -30,10 +34,11 @@ def task_names(run: Path, k: int) -> list[str]:
     return [f"task {i}" for i in range(k)]
 
 
-def _is_numbers(value: object, length: int | None = None) -> bool:
+def _is_numbers(value: object, length: int | None = None, *, missing: bool = False) -> bool:
+    """A list of numbers (of ``length`` when given); with ``missing``, None entries too."""
     return (
         isinstance(value, list)
-        and all(isinstance(x, int | float) for x in value)
+        and all(isinstance(x, int | float) or (missing and x is None) for x in value)
         and (length is None or len(value) == length)
     )
 
@@ -49,12 +54,12 @@ def _check_rows(run: Path, rows: list[dict[str, Any]]) -> None:
             k is not None
             and isinstance(row.get("env_steps"), int | float)
             and _is_numbers(row.get("q"), k)
-            and (success is None or _is_numbers(success, k))
+            and (success is None or _is_numbers(success, k, missing=True))
         ):
             raise InvalidInputError(
                 f"{run / 'metrics.jsonl'} row {i} is not a drats metrics row (it needs "
                 "numeric env_steps, a list q of one number per task and, if present, an "
-                "eval_success list of the same length)"
+                "eval_success list of the same length, None where not reported)"
             )
 
 
@@ -65,6 +70,22 @@ def _series(
     steps = np.array([r["env_steps"] for r in picked], dtype=np.float64)
     values = np.array([r[key] for r in picked], dtype=np.float64)
     return steps, values
+
+
+def _plot_returns(
+    ax: Any, evals: list[dict[str, Any]], steps: np.ndarray[Any, Any], tasks: Any, names: list[str]
+) -> None:
+    """The evaluation return of ``tasks`` (those without a success signal), dashed."""
+    returns = [r.get("eval_return") for r in evals]
+    k = len(names)
+    if not all(_is_numbers(v, k, missing=True) for v in returns):
+        return
+    values = np.array(returns, dtype=np.float64)
+    for t in tasks:
+        ax.plot(steps, values[:, t], ls="--", lw=1, label=f"{names[t]} (return)")
+    ax.set_ylabel("eval return (dashed)")
+    if k <= 12:
+        ax.legend(fontsize=7, loc="lower right")
 
 
 def plot_runs(
@@ -103,10 +124,14 @@ def plot_runs(
         color = colors[i % len(colors)]
         for ax, key in ((ax_mean, "eval_mean_success"), (ax_worst, "eval_worst_success")):
             steps, values = _series(rows, key)
+            label = run.name if steps.size else f"{run.name} (no task reports success)"
             ax.plot(
-                steps, values, color=color, label=run.name, marker="." if steps.size < 40 else None
+                steps, values, color=color, label=label, marker="." if steps.size < 40 else None
             )
-    for ax, title in ((ax_mean, "mean success (eval)"), (ax_worst, "worst-task success (eval)")):
+    for ax, title in (
+        (ax_mean, "mean success (eval, tasks that report it)"),
+        (ax_worst, "worst-task success (eval)"),
+    ):
         ax.set(title=title, xlabel="env steps", ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -115,16 +140,19 @@ def plot_runs(
         evals = [r for r in rows if r.get("eval_success") is not None]
         k = len(rows[0]["q"])
         names = task_names(run, k)
+        title = f"{run.name}: per-task success (eval)"
         if evals:
             steps = np.array([r["env_steps"] for r in evals], dtype=np.float64)
             as_per_task = np.array([r["eval_success"] for r in evals], dtype=np.float64)
-            for t in range(k):
+            silent = np.isnan(as_per_task).all(axis=0)  # tasks that never report success
+            for t in np.flatnonzero(~silent):
                 ax_task.plot(steps, as_per_task[:, t], label=names[t], lw=1)
-        ax_task.set(
-            title=f"{run.name}: per-task success (eval)", xlabel="env steps", ylim=(-0.02, 1.02)
-        )
+            if silent.any():
+                title += "; dashed: return of tasks without a success signal"
+                _plot_returns(ax_task.twinx(), evals, steps, np.flatnonzero(silent), names)
+        ax_task.set(title=title, xlabel="env steps", ylim=(-0.02, 1.02))
         ax_task.grid(alpha=0.3)
-        if k <= 12:
+        if k <= 12 and ax_task.get_legend_handles_labels()[0]:  # none: no task reports success
             ax_task.legend(fontsize=7, ncol=2)
         steps = np.array([r["env_steps"] for r in rows], dtype=np.float64)
         q = np.array([r["q"] for r in rows], dtype=np.float64)

@@ -1,4 +1,5 @@
-"""Plain-text tables printed at the end of ``drats train`` and by ``drats eval``."""
+"""Plain-text tables printed at the end of ``drats train`` and by ``drats eval``. A task
+without a success signal reads "not reported" in every success column, never 0."""
 
 from __future__ import annotations
 
@@ -13,8 +14,28 @@ if TYPE_CHECKING:
     from drats.application.base import BaseTrainer
 
 
+#: what a success cell of a task without a success signal reads
+NOT_REPORTED = "not reported"
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None or not np.isfinite(value) else format(value, spec)
+
+
+def _success(value: float | None, reported: bool) -> str:
+    return _fmt(value, ".2f") if reported else NOT_REPORTED
+
+
+def _success_summary(result: EvalResult, mean: str) -> str:
+    """``<mean> 0.80, worst task 0.50`` over the tasks that report success (naming how many do
+    when not all), or that no task reports it."""
+    reported = result.reported
+    if not reported.any():
+        return "success: not reported by any task"
+    text = f"{mean} {result.mean_success:.2f}, worst task {result.worst_success:.2f}"
+    if not reported.all():
+        text += f" (over the {int(reported.sum())} of {reported.size} tasks that report it)"
+    return text
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -32,6 +53,7 @@ def summary_table(trainer: BaseTrainer, names: Sequence[str]) -> str:
     c = trainer.counters
     q = trainer.sampler.probs
     stats, ev = trainer.last_stats, trainer.last_eval
+    reported = trainer.reports_success
     total = max(int(c.steps_per_task.sum()), 1)
     rows = []
     for t, name in enumerate(names):
@@ -44,8 +66,8 @@ def summary_table(trainer: BaseTrainer, names: Sequence[str]) -> str:
                 f"{int(c.steps_per_task[t]):,}",
                 f"{100 * c.steps_per_task[t] / total:.1f}%",
                 f"{q[t]:.3f}",
-                _fmt(train_ok, ".2f"),
-                _fmt(None if ev is None else float(ev.success[t]), ".2f"),
+                _success(train_ok, bool(reported[t])),
+                _success(None if ev is None else float(ev.success[t]), bool(reported[t])),
                 _fmt(None if ev is None else float(ev.returns[t]), ".3g"),
             ]
         )
@@ -53,7 +75,7 @@ def summary_table(trainer: BaseTrainer, names: Sequence[str]) -> str:
     text = _table(header, rows)
     if ev is not None:
         text += (
-            f"\neval success: mean {ev.mean_success:.2f}, worst task {ev.worst_success:.2f}"
+            f"\neval {_success_summary(ev, 'success: mean')}"
             f" | eval return: mean {ev.mean_return:.3g}, worst task {ev.worst_return:.3g}"
         )
     return (
@@ -78,7 +100,8 @@ def time_split(seconds: dict[str, float]) -> str:
 
 
 def steps_to_success(rows: Sequence[dict[str, Any]], level: float = 0.9) -> int | None:
-    """Env steps at the first evaluation whose mean success reached ``level`` (None if none)."""
+    """Env steps at the first evaluation whose mean success (over the tasks that report it)
+    reached ``level`` (None if none, or if no task reports success)."""
     for row in rows:
         value = row.get("eval_mean_success")
         if value is not None and value >= level:
@@ -88,11 +111,16 @@ def steps_to_success(rows: Sequence[dict[str, Any]], level: float = 0.9) -> int 
 
 def eval_table(result: EvalResult, names: Sequence[str]) -> str:
     rows = [
-        [name, f"{result.success[t]:.2f}", f"{result.returns[t]:.3g}", f"{result.lengths[t]:.1f}"]
+        [
+            name,
+            _success(float(result.success[t]), bool(result.reported[t])),
+            f"{result.returns[t]:.3g}",
+            f"{result.lengths[t]:.1f}",
+        ]
         for t, name in enumerate(names)
     ]
     text = _table(["task", "success", "return", "length"], rows)
     return text + (
-        f"\nmean success {result.mean_success:.2f}, worst task {result.worst_success:.2f}; "
+        f"\n{_success_summary(result, 'mean success')}; "
         f"mean return {result.mean_return:.3g}, worst task {result.worst_return:.3g}"
     )

@@ -22,7 +22,7 @@ from drats.application.report_markdown import (
     report_notes,
     report_table,
 )
-from drats.application.study_runs import Group, Run, align, find_runs, group_runs, read_run
+from drats.application.study_runs import Group, Run, align, find_runs, group_runs, read_runs
 from drats.application.study_runs import score_matrix as _score_matrix
 from drats.domain.checks import as_fraction, as_positive_int, as_seed
 from drats.domain.errors import ConfigError
@@ -201,8 +201,21 @@ def _group_stats(group: Group, settings: ReportSettings) -> dict[str, Any]:
         missing = int(np.isnan(final).sum())
         if missing:
             notes.append(
-                f"{missing} final scores are missing (tasks without a reported success): "
-                "every statistic uses the tasks that have one"
+                f"{missing} final scores are missing (tasks without a success or a return to "
+                "score): every statistic uses the tasks that have one"
+            )
+        scored = sorted({int(t) for r in evaluated for t in np.flatnonzero(r.return_scored)})
+        if scored:
+            ranged = sorted({int(t) for r in evaluated for t in np.flatnonzero(r.range_scored)})
+            how = "divided by their target return, clipped to [0, 1]"
+            if ranged:
+                how += (
+                    f" (tasks {', '.join(map(str, ranged))} have no target: scaled to [0, 1] by "
+                    "the lowest and highest evaluation return of any run in this report)"
+                )
+            notes.append(
+                f"tasks {', '.join(map(str, scored))} report no success signal: their scores "
+                f"are evaluation returns {how}; every success statistic counts them so"
             )
         entry["final_mean_success"] = _mean_and_iqm(final, settings)
         entry["final_worst_task_success"] = _mean_and_iqm(_column(st.worst_task(final)), settings)
@@ -300,7 +313,7 @@ def write_report(
     table and the notes)."""
     if not dirs:
         raise ConfigError("drats report needs at least one run, group or sweep directory")
-    groups = group_runs([read_run(p) for p in find_runs(dirs)])
+    groups = group_runs(read_runs(find_runs(dirs)))
     report = build_report(groups, settings)
     report["inputs"] = [str(d) for d in dirs]
     folder = Path(out) if out is not None else Path(dirs[0]) / "report"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from drats.application.config import TrainConfig
 from drats.application.run_log import METRICS, read_rows
@@ -34,17 +35,73 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def success_scores(row: dict[str, Any], num_tasks: int) -> Floats:
-    """One evaluation row's per-task scores: ``eval_success[t]``, NaN for a task whose success
-    is None or absent (a task without a reported success). The one place a row becomes a
-    score vector."""
-    out = np.full(num_tasks, np.nan)
+def _entry(row: dict[str, Any], key: str, t: int) -> float | None:
+    """``row[key][t]`` when it is a finite number, else None."""
+    values = row.get(key)
+    if isinstance(values, list) and t < len(values):
+        v = values[t]
+        if _number(v) and math.isfinite(v):
+            return float(v)
+    return None
+
+
+def return_scored(row: dict[str, Any], t: int) -> bool:
+    """Whether task ``t`` of an evaluation row has no success signal ("not reported": its
+    ``eval_success`` is None) but an evaluation return, which then scores it."""
     values = row.get("eval_success")
-    if isinstance(values, list):
-        for t, v in enumerate(values[:num_tasks]):
-            if _number(v) and math.isfinite(v):
-                out[t] = float(v)
+    return (
+        isinstance(values, list)
+        and t < len(values)
+        and values[t] is None
+        and _entry(row, "eval_return", t) is not None
+    )
+
+
+def success_scores(
+    row: dict[str, Any], num_tasks: int, return_ranges: Floats | None = None
+) -> Floats:
+    """One evaluation row's per-task scores in [0, 1]. The one place a row becomes a score
+    vector.
+
+    * A task with a success signal scores its ``eval_success[t]``.
+    * A task without one ("not reported", see :func:`return_scored`) scores its evaluation
+      return R normalised per task: ``clip(R / tau, 0, 1)`` with ``tau`` the run's target
+      for it (``eval_return_target[t]``: the user's ``--target`` or the task's own, e.g. a
+      Gymnasium ``reward_threshold``), or, without one, ``clip((R - lo) / (hi - lo), 0, 1)``
+      with ``return_ranges[t] = (lo, hi)`` the lowest and highest such return of any run
+      compared (:func:`return_ranges`).
+    * NaN (missing) otherwise: no number, or no target and no spread of returns.
+    """
+    out = np.full(num_tasks, np.nan)
+    for t in range(num_tasks):
+        success = _entry(row, "eval_success", t)
+        if success is not None:
+            out[t] = success
+        elif return_scored(row, t):
+            ret = float(row["eval_return"][t])
+            tau = _entry(row, "eval_return_target", t)
+            if tau is not None and tau > 0:
+                out[t] = min(1.0, max(0.0, ret / tau))
+            elif return_ranges is not None and return_ranges[t, 1] > return_ranges[t, 0]:
+                lo, hi = return_ranges[t]
+                out[t] = min(1.0, max(0.0, (ret - lo) / (hi - lo)))
     return out
+
+
+def return_ranges(runs: Sequence[Run]) -> Floats | None:
+    """Per task, ``(lowest, highest)`` evaluation return of the tasks scored by a return range
+    (no success signal, no target) over every evaluation of every run: float64[K, 2], NaN
+    rows for the other tasks; None when no task needs one."""
+    width = max((r.num_tasks for r in runs), default=0)
+    out = np.full((width, 2), np.nan)
+    for run in runs:
+        for t in np.flatnonzero(run.range_scored):
+            values = run.eval_returns[:, t]
+            values = values[np.isfinite(values)]
+            if values.size:
+                out[t, 0] = np.fmin(out[t, 0], values.min())
+                out[t, 1] = np.fmax(out[t, 1], values.max())
+    return None if np.isnan(out).all() else out
 
 
 def score_matrix(vectors: Sequence[Floats]) -> Floats:
@@ -68,7 +125,12 @@ class Run:
         row_steps: ``env_steps`` of every metrics row, ``(R,)``.
         q: every row's task distribution, ``(R, K)`` (NaN rows where a row has no ``q``).
         eval_steps: ``env_steps`` of the rows with an evaluation, ``(E,)``.
-        eval_success: those rows' per-task success, ``(E, K)``, NaN where missing.
+        eval_success: those rows' per-task scores (:func:`success_scores`: the success, or
+            for a task without a success signal its normalised return), ``(E, K)``, NaN
+            where missing.
+        eval_returns: those rows' per-task evaluation returns, ``(E, K)``, NaN where missing.
+        return_scored: ``(K,)``, the tasks scored by their return (no success signal).
+        range_scored: ``(K,)``, those of them without a target (scored by a return range).
     """
 
     path: Path
@@ -78,6 +140,9 @@ class Run:
     q: Floats
     eval_steps: Floats
     eval_success: Floats
+    eval_returns: Floats = field(default_factory=lambda: np.zeros((0, 0)))
+    return_scored: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    range_scored: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
 
     @property
     def seed(self) -> int | None:
@@ -132,11 +197,13 @@ def _bad_row(path: Path, i: int, why: str) -> InvalidInputError:
     return InvalidInputError(f"{path / METRICS} row {i} is not a drats metrics row: {why}")
 
 
-def read_run(path: str | os.PathLike[str]) -> Run:
+def read_run(path: str | os.PathLike[str], ranges: Floats | None = None) -> Run:
     """A run directory read into a :class:`Run` (no rows when ``metrics.jsonl`` is missing or
-    empty). InvalidInputError naming the file and row for a row that is not a metrics row
-    (``env_steps`` not a number, ``q`` or ``eval_success`` not a list of numbers, or a
-    different number of tasks than the run's other rows) or a file that is not UTF-8."""
+    empty), tasks without a success signal scored by their returns (``ranges``: see
+    :func:`success_scores`). InvalidInputError naming the file and row for a row that is not
+    a metrics row (``env_steps`` not a number, ``q``, ``eval_success`` or ``eval_return`` not
+    a list of numbers, or a different number of tasks than the run's other rows) or a file
+    that is not UTF-8."""
     run = Path(path)
     config, target = _read_config(run)
     rows = read_rows(run)
@@ -144,7 +211,7 @@ def read_run(path: str | os.PathLike[str]) -> Run:
     for i, row in enumerate(rows, start=1):
         if not _number(row.get("env_steps")):
             raise _bad_row(run, i, "env_steps must be a number")
-        for key in ("q", "eval_success"):
+        for key in ("q", "eval_success", "eval_return", "eval_return_target"):
             values = row.get(key)
             if values is None:
                 continue
@@ -159,6 +226,16 @@ def read_run(path: str | os.PathLike[str]) -> Run:
     for i, row in enumerate(rows):
         if isinstance(row.get("q"), list):
             q[i] = [np.nan if v is None else float(v) for v in row["q"]]
+    scored = np.zeros(k, np.bool_)  # tasks scored by their return
+    targeted = np.zeros(k, np.bool_)  # tasks with a target return in some row
+    returns = np.full((len(evals), k), np.nan)
+    for i, ev in enumerate(evals):
+        for t in range(k):
+            value, tau = _entry(ev, "eval_return", t), _entry(ev, "eval_return_target", t)
+            if value is not None:
+                returns[i, t] = value
+            scored[t] |= return_scored(ev, t)
+            targeted[t] |= tau is not None and tau > 0
     return Run(
         path=run,
         config=config,
@@ -166,8 +243,22 @@ def read_run(path: str | os.PathLike[str]) -> Run:
         row_steps=np.array([float(r["env_steps"]) for r in rows]),
         q=q,
         eval_steps=np.array([float(r["env_steps"]) for r in evals]),
-        eval_success=score_matrix([success_scores(r, k) for r in evals]).reshape(len(evals), k),
+        eval_success=score_matrix([success_scores(r, k, ranges) for r in evals]).reshape(
+            len(evals), k
+        ),
+        eval_returns=returns,
+        return_scored=scored,
+        range_scored=scored & ~targeted,
     )
+
+
+def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[Run]:
+    """The runs at ``paths``, read with :func:`read_run`; where a task without a success
+    signal has no target, its returns are scaled by the range of every run's returns on it
+    (:func:`return_ranges`), so the runs' scores are comparable."""
+    runs = [read_run(p) for p in paths]
+    ranges = return_ranges(runs)
+    return runs if ranges is None else [read_run(p, ranges) for p in paths]
 
 
 def find_runs(dirs: Iterable[str | os.PathLike[str]]) -> list[Path]:

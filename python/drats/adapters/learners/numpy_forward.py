@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from drats.adapters.envs.layouts import action_mask
 from drats.domain.errors import CheckpointError, ConfigError, InvalidInputError
 from drats.domain.rng import UniformStream
 
@@ -71,9 +72,10 @@ def as_action_mask(
     action_counts: object, num_tasks: int, action_dim: int, discrete: bool
 ) -> NDArray[np.bool_] | None:
     """A policy's ``action_counts`` (int[K], each task's number of discrete actions, or None)
-    as its [K, A] table of valid actions: row i true on ``[0, action_counts[i])``, the rule
-    of the env pools' ``action_mask``. None when every action is valid for every task (no
-    masking: the policy computes exactly what an unmasked one does).
+    as its [K, A] table of valid actions: row i true on ``[0, action_counts[i])``, from the
+    env pools' own rule (:func:`drats.adapters.envs.layouts.action_mask`). None when every
+    action is valid for every task (no masking: the policy computes exactly what an unmasked
+    one does).
 
     Raises:
         ConfigError: counts for continuous actions, or not int[K] in ``[1, action_dim]``.
@@ -94,8 +96,7 @@ def as_action_mask(
         )
     if np.all(counts == action_dim):
         return None
-    mask: NDArray[np.bool_] = np.arange(action_dim)[None, :] < counts[:, None]
-    return mask
+    return action_mask(counts, action_dim)  # the pools' rule, one implementation
 
 
 def check_task_actions(

@@ -153,7 +153,10 @@ def test_report_scores_unreported_tasks_by_return_over_target(tmp_path: Path) ->
         assert scores[0] == row["eval_success"][0]
     report = build_report(group_runs([run]), ReportSettings(reps=50))
     (group,) = report["groups"]
-    assert any("tasks 1 report no success signal" in note for note in group["notes"])
+    assert any(
+        "task 1 reports no success signal" in note and "return over target" in note
+        for note in group["notes"]
+    )
     assert group["final_task_success"][1] == pytest.approx(run.eval_success[-1, 1])
 
 
@@ -180,3 +183,6 @@ def test_without_a_target_returns_are_scaled_by_the_range_of_every_run(tmp_path:
     # one row alone: no target, no range -> missing, never 0
     row = {"eval_success": [None], "eval_return": [-300.0]}
     assert np.isnan(success_scores(row, 1)).all()
+    report = build_report(group_runs(runs), ReportSettings(reps=50))
+    (group,) = report["groups"]
+    assert any("task 0, without a target" in note for note in group["notes"])

@@ -158,6 +158,11 @@ def final_matrix(group: Group) -> st.Floats:
     return _score_matrix([r.final_scores() for r in group.runs if r.evaluated])
 
 
+def _tasks(ids: list[int]) -> str:
+    """``task 3`` or ``tasks 0, 2``."""
+    return ("task " if len(ids) == 1 else "tasks ") + ", ".join(map(str, ids))
+
+
 def _group_stats(group: Group, settings: ReportSettings) -> dict[str, Any]:
     runs = group.runs
     evaluated = [r for r in runs if r.evaluated]
@@ -207,15 +212,19 @@ def _group_stats(group: Group, settings: ReportSettings) -> dict[str, Any]:
         scored = sorted({int(t) for r in evaluated for t in np.flatnonzero(r.return_scored)})
         if scored:
             ranged = sorted({int(t) for r in evaluated for t in np.flatnonzero(r.range_scored)})
-            how = "divided by their target return, clipped to [0, 1]"
+            targeted = [t for t in scored if t not in ranged]
+            how = []
+            if targeted:
+                how.append(f"{_tasks(targeted)}: return over target, clipped to [0, 1]")
             if ranged:
-                how += (
-                    f" (tasks {', '.join(map(str, ranged))} have no target: scaled to [0, 1] by "
-                    "the lowest and highest evaluation return of any run in this report)"
+                how.append(
+                    f"{_tasks(ranged)}, without a target: return scaled to [0, 1] by the lowest "
+                    "and highest of any run in this report"
                 )
+            verb = "reports" if len(scored) == 1 else "report"
             notes.append(
-                f"tasks {', '.join(map(str, scored))} report no success signal: their scores "
-                f"are evaluation returns {how}; every success statistic counts them so"
+                f"{_tasks(scored)} {verb} no success signal, so scores are evaluation returns "
+                f"({'; '.join(how)}); every success statistic counts them so"
             )
         entry["final_mean_success"] = _mean_and_iqm(final, settings)
         entry["final_worst_task_success"] = _mean_and_iqm(_column(st.worst_task(final)), settings)

@@ -82,7 +82,10 @@ def _plot_returns(
         return
     values = np.array(returns, dtype=np.float64)
     for t in tasks:
-        ax.plot(steps, values[:, t], ls="--", lw=1, label=f"{names[t]} (return)")
+        ax.plot(
+            steps, values[:, t], ls="--", lw=1, label=f"{names[t]} (return)",
+            marker="." if steps.size < 40 else None,
+        )  # fmt: skip
     ax.set_ylabel("eval return (dashed)")
     if k <= 12:
         ax.legend(fontsize=7, loc="lower right")

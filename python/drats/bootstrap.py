@@ -60,7 +60,7 @@ def build_sampler(config: TrainConfig, num_tasks: int) -> TaskSampler:
 
 def build_policy(config: TrainConfig, pool: EnvPool) -> Policy:
     """The learner ``config.algo`` names, sized for ``pool``."""
-    load("drats.adapters.learners.torch_nets:set_threads")(config.threads)
+    load("drats.adapters.learners.torch_nets:set_threads")(config.resolved("threads"))
     policy: Policy = load(learner_spec(config.algo).policy)(config, pool)
     return policy
 

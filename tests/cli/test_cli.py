@@ -89,6 +89,10 @@ def test_train_eval_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     for name in ("wall-1", "wall-4", "eval success: mean"):
         assert name in out
+    split = next(line for line in out.splitlines() if line.startswith("time "))
+    for part in ("act", "env", "sampler", "learn", "eval"):  # where the run's time went
+        assert f" {part} " in split
+    assert all(f"seconds/{part}" in read_rows(run)[-1] for part in ("act", "env", "learn"))
     config = json.loads((run / "config.json").read_text())
     assert config["suite"] == "gridworld4"
     assert config["sampler"] == "drats"

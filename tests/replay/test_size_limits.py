@@ -1,6 +1,7 @@
-"""Sizes, counts and values at the edge of what the replays and samplers can hold: each is
-refused up front with a typed error naming the argument, and the object is left as it was
-(found by an adversarial audit of the public entry points)."""
+"""Sizes, counts and values at the edge of what the replays can hold (draws per call, the
+value limit, allocation failures, float64 state beyond float32, task ids and beta of the wrong
+type): each is refused up front with a typed error naming the argument, and the replay is left
+as it was (found by an adversarial audit of the public entry points)."""
 
 from __future__ import annotations
 
@@ -13,25 +14,15 @@ from drats import (
     CheckpointError,
     ConfigError,
     CppPerTaskReplay,
-    DratsSampler,
-    HedgeSampler,
     InvalidDtypeError,
     InvalidInputError,
-    LearningProgressSampler,
-    NumpyDratsSampler,
     NumpyPerTaskReplay,
-    NumpyUniformSampler,
-    SmtSampler,
-    UniformSampler,
     UnknownTaskError,
 )
 from drats.adapters.replay import cpp_replay, numpy_replay
 from drats.testing import FakeReplayBuffer
 
 REPLAYS = [CppPerTaskReplay, NumpyPerTaskReplay]
-GAP_SAMPLERS = [DratsSampler, NumpyDratsSampler]
-SAMPLERS = [DratsSampler, NumpyDratsSampler, UniformSampler, NumpyUniformSampler]
-ALL_SAMPLERS = [*SAMPLERS, HedgeSampler, LearningProgressSampler, SmtSampler]
 
 
 def filled(make: Any) -> Any:

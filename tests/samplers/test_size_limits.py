@@ -1,6 +1,7 @@
-"""Sizes, counts and values at the edge of what the replays and samplers can hold: each is
-refused up front with a typed error naming the argument, and the object is left as it was
-(found by an adversarial audit of the public entry points)."""
+"""Sizes, counts and values at the edge of what the samplers can hold (draws per call, task
+and history limits, settings that are not numbers, returns whose gaps would overflow, the
+stream counter's wrap-around): each is refused up front with a typed error naming the
+argument, and the sampler is left as it was (found by an adversarial audit)."""
 
 from __future__ import annotations
 

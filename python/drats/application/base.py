@@ -100,6 +100,8 @@ class BaseTrainer:
         self.tasks: NDArray[np.int64] = np.zeros(pool.num_slots, np.int64)
         #: seconds per part of the last iteration (logged as ``seconds/<part>``)
         self.seconds: dict[str, float] = dict.fromkeys(self.timed_parts, 0.0)
+        #: seconds per part of every iteration this process ran, and of the whole loop
+        self.total_seconds: dict[str, float] = dict.fromkeys((*self.timed_parts, "all"), 0.0)
 
     #: the parts of an iteration whose time is logged; ``sampler`` is observe, sample and
     #: update, ``env`` is stepping and resetting slots, ``eval`` the evaluation episodes.
@@ -143,6 +145,9 @@ class BaseTrainer:
             )
             self.seconds["eval"] += time.perf_counter() - t0
         seconds = time.perf_counter() - started
+        for part, value in self.seconds.items():
+            self.total_seconds[part] += value
+        self.total_seconds["all"] += seconds
         self.log.write(self._row(stats, q, self.sampler.gaps, losses, evaluated, seconds))
         if last or (ckpt_every and c.env_steps // ckpt_every > before // ckpt_every):
             self.save()

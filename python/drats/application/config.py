@@ -112,7 +112,9 @@ class TrainConfig:
     )
     backend: str = _field("inprocess", "env-pool backend: inprocess or process (worker processes)")
     workers: int = _field(2, "worker processes of the process backend")
-    threads: int = _field(2, "torch CPU threads")
+    threads: int | None = _field(
+        None, "torch CPU threads (the suite's default: 1 for GridWorld-4, 2 otherwise)"
+    )
     sampler_options: dict[str, Any] = field(default_factory=dict, metadata=_OPTIONS_META["sampler"])
     learner_options: dict[str, Any] = field(default_factory=dict, metadata=_OPTIONS_META["learner"])
     replay_alloc: str = _field(
@@ -218,8 +220,8 @@ class TrainConfig:
     def resolved(self, name: str) -> int:
         """A schedule or size setting (``steps``, ``num_slots``, ``rollout_steps``,
         ``eval_every``, ``eval_episodes``, ``checkpoint_every``, ``batch_size``,
-        ``replay_size``, ``warmup_steps``, ``window_steps``) with None replaced by the suite
-        preset (SAC's own defaults first when ``algo`` is ``sac``)."""
+        ``replay_size``, ``warmup_steps``, ``window_steps``, ``threads``) with None replaced by
+        the suite preset (SAC's own defaults first when ``algo`` is ``sac``)."""
         value = getattr(self, name)
         if value is not None:
             return int(value)

@@ -32,6 +32,9 @@ class SuitePreset:
         eval_mode: ``greedy`` (the most likely action: Meta-World's protocol) or ``sampled``
             (actions drawn from the policy, as the paper evaluates GridWorld-4).
         checkpoint_every: environment steps between checkpoints.
+        threads: torch CPU threads. A tiny network gains nothing from a second thread and loses
+            much when another process holds the other core (each small op then waits for its
+            partner thread to be scheduled).
         sampler: sampler settings (eta, step_size, eps, target, adaptive_target); eps defaults
             to 1/(4K) when absent.
         ppo: PPO settings that differ from :class:`~drats.adapters.learners.ppo_config.PPOConfig`'s
@@ -50,6 +53,7 @@ class SuitePreset:
     checkpoint_every: int
     sampler: Mapping[str, Any]
     eval_mode: str = "greedy"
+    threads: int = 2
     ppo: Mapping[str, Any] = field(default_factory=dict)
     sac: Mapping[str, Any] = field(default_factory=dict)
 

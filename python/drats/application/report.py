@@ -56,7 +56,25 @@ def summary_table(trainer: BaseTrainer, names: Sequence[str]) -> str:
             f"\neval success: mean {ev.mean_success:.2f}, worst task {ev.worst_success:.2f}"
             f" | eval return: mean {ev.mean_return:.3g}, worst task {ev.worst_return:.3g}"
         )
-    return text + f"\n{c.env_steps:,} env steps in {c.iteration:,} iterations"
+    return (
+        text
+        + f"\n{c.env_steps:,} env steps in {c.iteration:,} iterations"
+        + time_split(trainer.total_seconds)
+    )
+
+
+def time_split(seconds: dict[str, float]) -> str:
+    """``"; time: act 1.2 s (10%), env ..."``: where this process's iterations spent their time
+    (the rest of ``all`` is the loop's own bookkeeping and logging); empty before any."""
+    total = seconds.get("all", 0.0)
+    if total <= 0:
+        return ""
+    parts = [
+        f"{name} {value:,.1f} s ({100 * value / total:.0f}%)"
+        for name, value in seconds.items()
+        if name != "all"
+    ]
+    return f"\ntime {total:,.1f} s: " + ", ".join(parts)
 
 
 def steps_to_success(rows: Sequence[dict[str, Any]], level: float = 0.9) -> int | None:

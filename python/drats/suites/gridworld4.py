@@ -31,10 +31,11 @@ SUITE = SuiteSpec(
     preset=SuitePreset(
         num_slots=4,
         rollout_steps=64,
-        steps=300_000,
+        steps=1_000_000,
         eval_every=20_480,
         eval_episodes=100,
         eval_mode="sampled",
+        threads=1,
         checkpoint_every=50_000,
         sampler={
             "eta": 16.0,

@@ -1,0 +1,99 @@
+"""Start-up: from the ``drats train`` command to its first env step, against importing torch.
+
+For every suite's default run, a fresh ``drats train`` process is timed until it prints the
+``drats: training ...`` line, which it prints once every component is built, right before the
+first reset and step; a fresh ``python -c "import torch"`` is timed in the same rounds. The
+summary gives the median of each and the difference (what drats adds to torch's own import).
+Meta-World suites are timed where ``metaworld`` is installed.
+
+Run ``pytest benchmarks/bench_startup.py -p no:cacheprovider``; the summary is printed at the end
+and written to ``.benchmarks/startup.md``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from machine_info import describe
+
+ROUNDS = 5
+SUITES = ["gridworld4", "pointmass", "gym:Pendulum-v1,MountainCarContinuous-v0", "mt10", "mt50"]
+
+#: what was timed -> seconds of every round (filled by the test below).
+RESULTS: dict[str, list[float]] = {}
+
+
+def time_import_torch() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)
+    return time.perf_counter() - start
+
+
+def time_to_first_step(suite: str) -> float:
+    """Seconds from starting ``drats train`` to its ``drats: training`` line (then it stops)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [sys.executable, "-m", "drats.cli", "train", "--suite", suite, "--no-progress"]
+        argv += ["--threads", "1", "--out", str(Path(tmp) / "run")]
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        assert proc.stderr is not None
+        try:
+            for line in proc.stderr:
+                if line.startswith("drats: training"):
+                    return time.perf_counter() - start
+                if line.startswith("drats: error"):
+                    raise AssertionError(line)
+            raise AssertionError(f"drats train {suite} ended before training")
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stderr.close()
+
+
+def available(suite: str) -> bool:
+    return not suite.startswith("mt") or importlib.util.find_spec("metaworld") is not None
+
+
+def test_startup() -> None:
+    suites = [s for s in SUITES if available(s)]
+    time_import_torch()
+    for suite in suites:  # warm the file cache, compile bytecode, build caches
+        time_to_first_step(suite)
+    for _ in range(ROUNDS):
+        RESULTS.setdefault("import torch", []).append(time_import_torch())
+        for suite in suites:
+            RESULTS.setdefault(suite, []).append(time_to_first_step(suite))
+    assert RESULTS
+
+
+def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
+    if not RESULTS:
+        pytest.skip("the start-up benchmark did not run")
+    torch_s = statistics.median(RESULTS["import torch"])
+    lines = [
+        "| command | seconds (median) | range | beyond `import torch` |",
+        "|---|---|---|---|",
+    ]
+    for name, values in RESULTS.items():
+        median = statistics.median(values)
+        label = (
+            "python -c 'import torch'" if name == "import torch" else f"drats train --suite {name}"
+        )
+        extra = "-" if name == "import torch" else f"{median - torch_s:+.2f} s"
+        lines.append(
+            f"| `{label}` | {median:.2f} | {min(values):.2f}-{max(values):.2f} | {extra} |"
+        )
+    lines += ["", f"{describe()}; {ROUNDS} interleaved rounds; until the first env step."]
+    out = Path(request.config.rootpath) / ".benchmarks"
+    out.mkdir(exist_ok=True)
+    (out / "startup.md").write_text("\n".join(lines) + "\n")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))

@@ -140,10 +140,13 @@ class DratsCallback(BaseCallback):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore the sampler and the counters and, once the callback is attached to a model
-        (after ``init_callback``, as ``model.learn`` does), every sub-env's q and task stream
-        from ``env.<i>.`` entries. SB3 resets its envs when ``learn`` starts
-        (``reset_num_timesteps=True``); the restored streams then continue. A refused state
-        (CheckpointError, or the sampler's own error) changes nothing."""
+        (``init_callback(model)``), every sub-env's q and task stream from ``env.<i>.``
+        entries, and drops the reset seeds the model's env holds for its next reset (a model
+        seeds its env when built or loaded), so that the next reset continues the restored
+        streams. To resume: build or load the model on a fresh env, ``init_callback(model)``,
+        ``load_state_dict(state)``, then ``model.learn(...)``, whose opening reset draws each
+        sub-env's next task from its restored stream. A refused state (CheckpointError, or the
+        sampler's own error) changes nothing."""
         check_state_config(state, {"kind": "drats-sb3-callback"})
         subs: dict[int, dict[str, Any]] = {}
         for key, value in state.items():
@@ -171,6 +174,19 @@ class DratsCallback(BaseCallback):
         self._windows.load_state_dict(state)
         for i, sub in subs.items():
             self.training_env.env_method("load_state_dict", sub, indices=[i])
+        if subs:
+            _drop_pending_seeds(self.training_env)
+
+
+def _drop_pending_seeds(env: Any) -> None:
+    """Forget the seeds ``env`` (and the vec envs it wraps) would pass to its sub-envs at the
+    next reset. A model seeds its env when it is built (``PPO(seed=)``, ``PPO.load``), and SB3
+    passes those seeds at the next reset, which would restart the restored task streams."""
+    while env is not None:
+        reset_seeds = getattr(env, "_reset_seeds", None)
+        if callable(reset_seeds):
+            reset_seeds()
+        env = getattr(env, "venv", None)
 
 
 __all__ = ["DratsCallback", "episodes_in_step_infos"]

@@ -4,6 +4,7 @@ steps, q sent to every sub-env and logged."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,3 +126,78 @@ def test_callback_state_round_trip_and_bad_input() -> None:
     after = fresh.state_dict()
     assert all(np.array_equal(after[k], before[k]) for k in before)
     venv.close()
+
+
+def play(venv: Any, callback: DratsCallback, steps: int, seed: int) -> list[list[int]]:
+    """Mostly down / right / up actions (some episodes succeed, so q moves), fed to the
+    callback as ``collect_rollouts`` does; the tasks played at every step."""
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for _ in range(steps):
+        action = rng.choice(4, size=venv.num_envs, p=[0.3, 0.3, 0.05, 0.35])
+        _, _, dones, infos = venv.step(action)
+        callback.update_locals({"infos": infos, "dones": dones})
+        callback.on_step()
+        tasks.append([int(info["task_id"]) for info in infos])
+    return tasks
+
+
+def drats_callback() -> DratsCallback:
+    sampler = drats.DratsSampler(4, eta=16.0, step_size=3.2, eps=0.01, target=1.0, seed=0)
+    return DratsCallback(sampler, window_steps=48)
+
+
+def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("kind", ["dummy", "subproc"])
+def test_resume_task_sampling_exactly(kind: str, tmp_path: Path) -> None:
+    first_env, first = make_vec(kind, 2), drats_callback()
+    attach(first, first_env)
+    first_env.seed(3)
+    first_env.reset()
+    play(first_env, first, 400, seed=0)
+    np.savez(tmp_path / "ckpt.npz", **first.state_dict())
+    saved = first.state_dict()
+    first_env.reset()  # as a restored run does: episodes in flight are not part of the state
+    want = play(first_env, first, 600, seed=1)
+    want_state = first.state_dict()
+    assert first.windows_closed > 20
+    assert not np.allclose(first.sampler.probs, 0.25)
+    first_env.close()
+
+    with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as data:
+        loaded = {key: data[key] for key in data.files}
+    second_env, second = make_vec(kind, 2), drats_callback()
+    attach(second, second_env)
+    second.load_state_dict(loaded)
+    assert same(second.state_dict(), saved)
+    second_env.reset()
+    assert play(second_env, second, 600, seed=1) == want
+    assert same(second.state_dict(), want_state)
+    second_env.close()
+
+
+def test_resume_before_learn() -> None:
+    """The documented recipe: attach the callback to the new model (built with its own seed,
+    which SB3 hands to the env's next reset), load its state, then ``learn``: the opening reset
+    draws from the restored task streams."""
+    first_env, first = make_vec("dummy", 2), drats_callback()
+    model = PPO("MlpPolicy", first_env, n_steps=64, batch_size=64, n_epochs=1, seed=0, device="cpu")
+    model.learn(256, callback=first)
+    state = first.state_dict()
+    first_env.reset()
+    want = [resets[-1] for _, resets in first_env.env_method("books")]
+    first_env.close()
+
+    second_env, second = make_vec("dummy", 2), drats_callback()
+    model = PPO(
+        "MlpPolicy", second_env, n_steps=64, batch_size=64, n_epochs=1, seed=1, device="cpu"
+    )
+    second.init_callback(model)
+    second.load_state_dict(state)
+    model.learn(64, callback=second)
+    assert [resets[0] for _, resets in second_env.env_method("books")] == want
+    assert second.env_steps == first.env_steps + model.num_timesteps
+    second_env.close()

@@ -5,6 +5,8 @@
 * :class:`TaskSamplingVectorWrapper`: wraps a ``SyncVectorEnv`` / ``AsyncVectorEnv`` of them,
   feeds finished episodes to any :class:`~drats.domain.ports.TaskSampler` and sends its q to
   the sub-envs once per window. (For Stable-Baselines3: :class:`drats.sb3.DratsCallback`.)
+* :class:`SamplerWindows` and :func:`episodes_in_infos`: the learner's side of that protocol,
+  for loops and frameworks of your own (see ``docs/integrations.md``).
 * ``import drats.gym`` registers ``drats/GridWorld-v0`` (``wall=1..4``) and
   ``drats/PointMass-v0`` (``task=0..3``): the ``gridworld4`` and ``pointmass`` suites' tasks
   as single-task envs (:mod:`drats.gym.envs`).
@@ -30,7 +32,8 @@ except ImportError as err:  # pragma: no cover - depends on the installation
 
 from drats.gym.envs import GridWorldEnv, PointMassEnv
 from drats.gym.task_switching import TaskSwitchingEnv
-from drats.gym.vector import TaskSamplingVectorWrapper
+from drats.gym.vector import TaskSamplingVectorWrapper, episodes_in_infos
+from drats.gym.windows import SamplerWindows
 
 #: The env ids ``import drats.gym`` registers, and their entry points.
 ENV_IDS = {
@@ -46,6 +49,8 @@ __all__ = [
     "ENV_IDS",
     "GridWorldEnv",
     "PointMassEnv",
+    "SamplerWindows",
     "TaskSamplingVectorWrapper",
     "TaskSwitchingEnv",
+    "episodes_in_infos",
 ]

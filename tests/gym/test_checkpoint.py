@@ -16,9 +16,17 @@ from drats.gym import TaskSamplingVectorWrapper, TaskSwitchingEnv
 from tests.gym.helpers import gridworld_tasks
 
 
+def wrapped_env() -> gym.Env:
+    """A TaskSwitchingEnv under Gymnasium wrappers, as training code often has them."""
+    env = gym.wrappers.RecordEpisodeStatistics(TaskSwitchingEnv(gridworld_tasks()))
+    return gym.wrappers.TimeLimit(env, max_episode_steps=1_000)
+
+
 def make(kind: str) -> TaskSamplingVectorWrapper:
     fns = [lambda: TaskSwitchingEnv(gridworld_tasks()) for _ in range(2)]
-    if kind == "sync":
+    if kind == "wrapped":
+        fns = [wrapped_env for _ in range(2)]
+    if kind in ("sync", "wrapped"):
         envs: Any = gym.vector.SyncVectorEnv(fns)
     else:
         envs = gym.vector.AsyncVectorEnv(fns, context="forkserver")
@@ -42,7 +50,7 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["sync", "async", "wrapped"])
 def test_resume_task_sampling_exactly(kind: str, tmp_path: Path) -> None:
     first = make(kind)
     first.reset(seed=3)

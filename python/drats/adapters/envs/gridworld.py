@@ -67,6 +67,23 @@ def _observations() -> NDArray[np.float32]:
 _NEXT = _transitions()
 _OBS = _observations()
 _GOAL_CELL = _GOAL[0] * SIZE + _GOAL[1]
+#: the cell every episode starts in (top-left)
+START_CELL = 0
+#: the number of actions (up, down, left, right)
+NUM_ACTIONS = len(_MOVES)
+
+
+def move(
+    tasks: NDArray[np.int64], cells: NDArray[np.int64], actions: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]:
+    """One step of GridWorld-4 episodes (the rules of every GridWorld in drats): the cells
+    (``row * SIZE + column``) that checked ``actions`` in [0, 4) lead to from ``cells`` in
+    ``tasks``, the rewards, and whether each reached the goal (which ends its episode and is
+    its success)."""
+    new: NDArray[np.int64] = _NEXT[tasks, cells, actions]
+    at_goal = new == _GOAL_CELL
+    rewards: NDArray[np.float64] = np.where(at_goal, GOAL_REWARD, STEP_REWARD)
+    return new, rewards, at_goal
 
 
 class GridWorldEnvPool(ArrayEnvPool):
@@ -108,7 +125,7 @@ class GridWorldEnvPool(ArrayEnvPool):
 
     @property
     def action_dim(self) -> int:
-        return len(_MOVES)
+        return NUM_ACTIONS
 
     # ------------------------------------------------------------------------ episodes
 
@@ -121,7 +138,7 @@ class GridWorldEnvPool(ArrayEnvPool):
         return out
 
     def _start(self, slots: NDArray[np.int64], tasks: NDArray[np.int64]) -> None:
-        self._cell[slots] = 0
+        self._cell[slots] = START_CELL
 
     def _check_actions(self, actions: ArrayLike) -> NDArray[np.int64]:
         act = as_array(actions, "actions", INTEGER_KINDS, np.int64)
@@ -134,9 +151,7 @@ class GridWorldEnvPool(ArrayEnvPool):
     def _move(
         self, actions: NDArray[np.int64]
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
-        self._cell = _NEXT[self._tasks, self._cell, actions]
-        at_goal = self._cell == _GOAL_CELL
-        rewards = np.where(at_goal, GOAL_REWARD, STEP_REWARD)
+        self._cell, rewards, at_goal = move(self._tasks, self._cell, actions)
         return rewards, at_goal, at_goal
 
     # ------------------------------------------------------------------------ state

@@ -204,4 +204,33 @@ def check_actions(
     return clipped
 
 
-__all__ = ["PoolLayout", "TaskLayout", "action_mask", "check_actions"]
+def padded_spaces(layout: PoolLayout, spaces: Sequence[tuple[Any, Any]]) -> tuple[Any, Any]:
+    """The Gymnasium ``(observation_space, action_space)`` of one row of ``layout``'s arrays,
+    given the tasks' ``(observation, action)`` spaces it was built from.
+
+    The observation space is a float32 Box of width ``obs_dim`` whose bounds cover every task's
+    (a Discrete observation's one-hot and the task one-hot lie in [0, 1]; a padding entry is
+    0); the action space is ``Box(-1, 1, (action_dim,), float32)``, or ``Discrete(n)``.
+    """
+    from gymnasium import spaces as gym_spaces
+
+    width = layout.obs_width
+    low, high = np.zeros(layout.obs_dim), np.ones(layout.obs_dim)
+    low[:width], high[:width] = np.inf, -np.inf
+    for lay, (obs_space, _) in zip(layout.tasks, spaces, strict=True):
+        w = lay.obs_width
+        if lay.obs_n:
+            task_low, task_high = np.zeros(w), np.ones(w)
+        else:
+            task_low = np.asarray(obs_space.low, np.float64).ravel()
+            task_high = np.asarray(obs_space.high, np.float64).ravel()
+        low[:w], high[:w] = np.minimum(low[:w], task_low), np.maximum(high[:w], task_high)
+        low[w:width], high[w:width] = np.minimum(low[w:width], 0), np.maximum(high[w:width], 0)
+    observation = gym_spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+    if layout.discrete:
+        return observation, gym_spaces.Discrete(layout.action_dim)
+    action = gym_spaces.Box(-1.0, 1.0, (layout.action_dim,), dtype=np.float32)
+    return observation, action
+
+
+__all__ = ["PoolLayout", "TaskLayout", "action_mask", "check_actions", "padded_spaces"]

@@ -70,6 +70,32 @@ def crosses_wall(start: NDArray[np.float64], end: NDArray[np.float64]) -> NDArra
     return crossing
 
 
+def start_position(rng: CounterRng) -> NDArray[np.float64]:
+    """float64[2]: an episode's start, the centre plus a uniform offset drawn from ``rng``."""
+    out: NDArray[np.float64] = START_NOISE * (2.0 * rng.uniform(2) - 1.0)
+    return out
+
+
+def move(
+    pos: NDArray[np.float64],
+    tasks: NDArray[np.int64],
+    actions: NDArray[np.float32],
+    succeeded: NDArray[np.bool_],
+) -> tuple[NDArray[np.float64], NDArray[np.float32], NDArray[np.bool_]]:
+    """One step of PointMass-4 episodes (the rules of every PointMass in drats): from
+    float64[N, 2] positions in ``tasks`` with float32[N, 2] actions (clipped to [-1, 1] here),
+    the new positions, the float32 rewards and which episodes reach the goal for the first time
+    (``succeeded``: bool[N], whether each had already; the bonus is paid once)."""
+    step = STEP_SIZE * np.clip(actions, -1.0, 1.0).astype(np.float64)
+    target = np.clip(pos + step, -1.0, 1.0)
+    blocked = HAS_WALL[tasks] & crosses_wall(pos, target)
+    new: NDArray[np.float64] = np.where(blocked[:, None], pos, target)
+    distance = np.linalg.norm(new - GOALS[tasks], axis=1)
+    reached = (distance < GOAL_RADIUS) & ~succeeded
+    rewards = (-DISTANCE_SCALE * distance + GOAL_BONUS * reached).astype(np.float32)
+    return new, rewards, reached
+
+
 class PointMassEnvPool(ArrayEnvPool):
     """``num_slots`` PointMass-4 episodes stepped together in numpy; any slot plays any task.
 
@@ -120,7 +146,7 @@ class PointMassEnvPool(ArrayEnvPool):
 
     def _start(self, slots: NDArray[np.int64], tasks: NDArray[np.int64]) -> None:
         for slot in slots.tolist():
-            self._pos[slot] = START_NOISE * (2.0 * self._rngs[slot].uniform(2) - 1.0)
+            self._pos[slot] = start_position(self._rngs[slot])
         self._succeeded[slots] = False
 
     def _check_actions(self, actions: ArrayLike) -> NDArray[np.float32]:
@@ -132,14 +158,8 @@ class PointMassEnvPool(ArrayEnvPool):
     def _move(
         self, actions: NDArray[np.float32]
     ) -> tuple[NDArray[np.float32], NDArray[np.bool_], NDArray[np.bool_]]:
-        move = STEP_SIZE * np.clip(actions, -1.0, 1.0).astype(np.float64)
-        target = np.clip(self._pos + move, -1.0, 1.0)
-        blocked = HAS_WALL[self._tasks] & crosses_wall(self._pos, target)
-        self._pos = np.where(blocked[:, None], self._pos, target)
-        distance = np.linalg.norm(self._pos - GOALS[self._tasks], axis=1)
-        reached = (distance < GOAL_RADIUS) & ~self._succeeded
+        self._pos, rewards, reached = move(self._pos, self._tasks, actions, self._succeeded)
         self._succeeded |= reached
-        rewards = (-DISTANCE_SCALE * distance + GOAL_BONUS * reached).astype(np.float32)
         terminated = reached if self._terminate else np.zeros(self._n, dtype=bool)
         return rewards, terminated, self._succeeded
 

@@ -87,8 +87,22 @@ def test_spaces_that_cannot_be_padded_together() -> None:
     ]
     with pytest.raises(ConfigError, match=r"task_envs: .* got a mix"):
         TaskSwitchingEnv(mixed)
-    with pytest.raises(ConfigError, match=r"task_envs: .*same n"):  # Discrete(4), Discrete(3)
-        TaskSwitchingEnv(["drats/GridWorld-v0", "Acrobot-v1"])
+
+
+def test_another_tasks_action_is_refused_before_the_task_env_moves() -> None:
+    env = TaskSwitchingEnv(["CartPole-v1", "Acrobot-v1"], seed=0)  # 2 and 3 actions
+    env.reset(options={"task": 0})
+    before = env.state_dict()
+    with pytest.raises(InvalidInputError, match=r"not an action of task 0 .*\[0, 2\)"):
+        env.step(2)
+    after = env.state_dict()
+    assert all(np.array_equal(after[key], before[key]) for key in before)
+    _, _, _, _, info = env.step(1)  # the episode goes on
+    assert info["task_id"] == 0
+    with pytest.raises(InvalidInputError, match="discrete actions only"):
+        TaskSwitchingEnv(["Pendulum-v1"]).action_masks()
+    with pytest.raises(InvalidInputError, match="call reset"):
+        TaskSwitchingEnv(["CartPole-v1"]).action_masks()
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from drats.adapters.envs.gym_tasks import GymEnvPool
+from drats.adapters.envs.layouts import action_mask
 from drats.domain.errors import ConfigError, InvalidInputError
 from drats.gym import TaskSwitchingEnv
 from tests.gym.helpers import gridworld_tasks
@@ -150,3 +151,26 @@ def test_task_envs_are_built_lazily_when_their_spaces_are_given() -> None:
     wrong = TaskSwitchingEnv(tasks, spaces=[(gym.spaces.Discrete(24), gym.spaces.Discrete(4))] * 4)
     with pytest.raises(ConfigError, match=r"spaces\[1\]"):
         wrong.reset(options={"task": 1})
+
+
+def test_tasks_with_different_action_counts_share_the_pools_mask() -> None:
+    env = TaskSwitchingEnv(["CartPole-v1", "Acrobot-v1"], seed=3)
+    pool = GymEnvPool(["CartPole-v1", "Acrobot-v1"], 2, seed=3)
+    try:
+        assert env.action_space == gym.spaces.Discrete(3)
+        pool_mask = action_mask(pool.action_counts, pool.action_dim)  # type: ignore[arg-type]
+        assert np.array_equal(env.layout.action_mask, pool_mask)  # type: ignore[arg-type]
+        expected = {0: [True, True, False], 1: [True, True, True]}
+        for task in (0, 1, 0):
+            _, info = env.reset(options={"task": task})
+            assert info["action_mask"].tolist() == expected[task]
+            assert env.action_masks().tolist() == expected[task]
+            _, _, _, _, info = env.step(1)
+            assert info["action_mask"].tolist() == expected[task]
+    finally:
+        env.close()
+        pool.close()
+    same = TaskSwitchingEnv(gridworld_tasks())  # every task takes every action: no info key
+    _, info = same.reset()
+    assert "action_mask" not in info
+    assert same.action_masks().all()

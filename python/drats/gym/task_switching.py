@@ -86,7 +86,11 @@ class TaskSwitchingEnv(gym.Env[NDArray[np.float32], Any]):
     Discrete, one-hot) zero-padded to the widest task's, then the K-wide task one-hot (unless
     ``one_hot=False``), as float32; actions are float32[action_dim] in [-1, 1], rescaled to
     each task's Box bounds (extra entries ignored), or, when every task has a Discrete action
-    space with the same n, an integer in [0, n).
+    space, an integer in the union ``[0, max n_i)``. Tasks with different action counts take
+    only their own ``[0, n_i)``: ``action_masks()`` and, for such tasks, ``info["action_mask"]``
+    (reset and step) give the current task's valid actions, bool[max n_i] (the pools' rule,
+    :func:`~drats.adapters.envs.layouts.action_mask`), and another action is refused before
+    the task env sees it.
 
     Every ``info`` (reset and step) carries ``task_id``, the task env's own keys passed
     through. The step that ends an episode adds ``episode_return``, ``episode_length`` and
@@ -241,6 +245,7 @@ class TaskSwitchingEnv(gym.Env[NDArray[np.float32], Any]):
         self._return, self._length, self._success = 0.0, 0, False
         out = dict(info)
         out["task_id"] = task
+        self._add_mask(out, task)
         return self._encode(raw, task), out
 
     def _draw(self, bits: np.uint64) -> int:
@@ -252,8 +257,9 @@ class TaskSwitchingEnv(gym.Env[NDArray[np.float32], Any]):
         """Step the current task env with ``action`` (see the class for the action rule).
 
         Raises:
-            InvalidInputError / InvalidDtypeError: a bad action, or a step after the episode
-                ended (or before the first reset); nothing changes.
+            InvalidInputError / InvalidDtypeError: a bad action (one outside the current
+                task's actions included), or a step after the episode ended (or before the
+                first reset); nothing changes.
         """
         lay = self._layout
         shape = () if lay.discrete else (lay.action_dim,)
@@ -264,6 +270,8 @@ class TaskSwitchingEnv(gym.Env[NDArray[np.float32], Any]):
         if not self._running:
             raise InvalidInputError("the episode has ended (or never started); call reset")
         task = self._task
+        if lay.discrete:  # one of the task's own actions
+            lay.check_task_actions(checked.reshape(1), np.array([task], np.int64))
         raw, reward, terminated, truncated, info = self._envs[task].step(
             lay.env_action(checked, task)
         )
@@ -272,12 +280,38 @@ class TaskSwitchingEnv(gym.Env[NDArray[np.float32], Any]):
         self._success = self._success or _success(info)
         out = dict(info)
         out["task_id"] = task
+        self._add_mask(out, task)
         if terminated or truncated:
             self._running = False
             out["episode_return"] = self._return
             out["episode_length"] = self._length
             out["success"] = self._success
         return self._encode(raw, task), float(reward), bool(terminated), bool(truncated), out
+
+    def action_masks(self) -> NDArray[np.bool_]:
+        """bool[action_dim], the actions of the current episode's task (discrete tasks; all
+        true when every task takes every action).
+
+        Raises:
+            InvalidInputError: continuous actions, or no episode started yet.
+        """
+        mask = self._layout.action_mask
+        if mask is None:
+            raise InvalidInputError("action_masks applies to discrete actions only")
+        if self._task < 0:
+            raise InvalidInputError("no episode has started; call reset")
+        row: NDArray[np.bool_] = mask[self._task].copy()
+        return row
+
+    def _add_mask(self, info: dict[str, Any], task: int) -> None:
+        """``info["action_mask"]``: the task's valid actions, when tasks take different ones."""
+        counts = self._layout.action_counts
+        if (
+            counts is not None
+            and self._layout.action_mask is not None
+            and counts.min() < counts.max()
+        ):
+            info["action_mask"] = self._layout.action_mask[task].copy()
 
     def _encode(self, raw: Any, task: int) -> NDArray[np.float32]:
         row = np.zeros(self._layout.obs_dim, np.float32)

@@ -7,12 +7,15 @@ summary gives the median of each and the difference (what drats adds to torch's 
 Meta-World suites are timed where ``metaworld`` is installed.
 
 Run ``pytest benchmarks/bench_startup.py -p no:cacheprovider``; the summary is printed at the end
-and written to ``.benchmarks/startup.md``.
+and written to ``.benchmarks/startup.md``. ``DRATS_BENCH_ROUNDS`` (default 5) and
+``DRATS_BENCH_SUITES`` (semicolon-separated, default every suite below; MT50 alone takes minutes a
+round) narrow it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import statistics
 import subprocess
 import sys
@@ -24,8 +27,10 @@ import pytest
 
 from machine_info import describe
 
-ROUNDS = 5
-SUITES = ["gridworld4", "pointmass", "gym:Pendulum-v1,MountainCarContinuous-v0", "mt10", "mt50"]
+ROUNDS = int(os.environ.get("DRATS_BENCH_ROUNDS", "5"))
+ALL_SUITES = ["gridworld4", "pointmass", "gym:Pendulum-v1,MountainCarContinuous-v0", "mt10", "mt50"]
+_CHOSEN = os.environ.get("DRATS_BENCH_SUITES")
+SUITES = _CHOSEN.split(";") if _CHOSEN else ALL_SUITES
 
 #: what was timed -> seconds of every round (filled by the test below).
 RESULTS: dict[str, list[float]] = {}

@@ -107,7 +107,7 @@ class TrainConfig:
     rollout_steps: int | None = _field(
         None, "PPO: steps per slot per rollout (one rollout is one sampler window)", algo="ppo"
     )
-    eval_every: int | None = _field(None, "env steps between evaluations (0: only at the end)")
+    eval_every: int | None = _field(None, "env steps between evaluations (0: none)")
     eval_episodes: int | None = _field(None, "evaluation episodes per task")
     eval_mode: str | None = _field(
         None, "evaluation actions: greedy (the most likely) or sampled (the suite's default)"

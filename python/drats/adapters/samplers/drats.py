@@ -23,7 +23,8 @@ class DratsSampler(TaskSampler):
     """DRATS: sample tasks from q, moved once per window toward the tasks furthest from target.
 
     Statistics, the mirror-ascent update and the alias-table draws run in C++. Semantics are
-    those of :class:`drats.NumpyDratsSampler` (its exact oracle); see ``../shared/paper-notes``.
+    those of :class:`drats.NumpyDratsSampler` (its exact oracle); the update is
+    :func:`drats.mirror_ascent_step` and ``docs/design.md`` describes the twins.
 
     Args:
         num_tasks: K >= 1.

@@ -22,7 +22,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -33,6 +32,7 @@ import reference_ppo  # noqa: E402
 from drats.application.config import TrainConfig  # noqa: E402
 from drats.bootstrap import build, make_trainer  # noqa: E402
 from machine_info import describe  # noqa: E402
+from summary_table import publish  # noqa: E402
 
 ROUNDS = 5
 REFERENCE_STEPS = 10_240  # the reference is slow: fewer steps per round, same rate
@@ -99,8 +99,4 @@ def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFix
     if not RESULTS:
         pytest.skip("the interleaved benchmark did not run")
     lines = summary_lines(RESULTS)
-    out = Path(request.config.rootpath) / ".benchmarks"
-    out.mkdir(exist_ok=True)
-    (out / "gridworld.md").write_text("\n".join(lines) + "\n")
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))
+    publish(request, capsys, "gridworld.md", lines)

@@ -29,7 +29,6 @@ import os
 import statistics
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +40,7 @@ from drats.adapters.learners.ppo import TorchPPOPolicy  # noqa: E402
 from drats.adapters.learners.ppo_config import PPOConfig  # noqa: E402
 from drats.domain.types import Rollout  # noqa: E402
 from machine_info import describe  # noqa: E402
+from summary_table import publish  # noqa: E402
 
 OBS_DIM, ACT_DIM, K = 49, 4, 10
 HIDDEN = (400, 400, 400)
@@ -212,8 +212,4 @@ def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFix
     if not RESULTS:
         pytest.skip("nothing was measured")
     lines = summary_lines(RESULTS)
-    out = Path(request.config.rootpath) / ".benchmarks"
-    out.mkdir(exist_ok=True)
-    (out / "ppo.md").write_text("\n".join(lines) + "\n")
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))
+    publish(request, capsys, "ppo.md", lines)

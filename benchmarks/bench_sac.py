@@ -38,7 +38,6 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +50,7 @@ from drats.adapters.learners.sac_config import SACConfig  # noqa: E402
 from drats.domain.types import Batch  # noqa: E402
 from machine_info import describe  # noqa: E402
 from reference_sac import ReferenceMTSAC  # noqa: E402
+from summary_table import publish  # noqa: E402
 
 OBS_DIM, ACT_DIM, K = 49, 4, 10
 HIDDEN = (400, 400, 400)
@@ -199,11 +199,7 @@ def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFix
     if not RESULTS:
         pytest.skip("the interleaved benchmark did not run")
     lines = summary_lines(RESULTS, PEAK.get("flops"))
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))
-    out = Path(request.config.rootpath) / ".benchmarks"
-    out.mkdir(exist_ok=True)
-    (out / "sac.md").write_text("\n".join(lines) + "\n")
+    publish(request, capsys, "sac.md", lines)
 
 
 # ---------------------------------------------------------------------------------- summary

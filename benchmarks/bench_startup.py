@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from machine_info import describe
+from summary_table import publish
 
 ROUNDS = int(os.environ.get("DRATS_BENCH_ROUNDS", "5"))
 ALL_SUITES = ["gridworld4", "pointmass", "gym:Pendulum-v1,MountainCarContinuous-v0", "mt10", "mt50"]
@@ -97,8 +98,4 @@ def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFix
             f"| `{label}` | {median:.2f} | {min(values):.2f}-{max(values):.2f} | {extra} |"
         )
     lines += ["", f"{describe()}; {ROUNDS} interleaved rounds; until the first env step."]
-    out = Path(request.config.rootpath) / ".benchmarks"
-    out.mkdir(exist_ok=True)
-    (out / "startup.md").write_text("\n".join(lines) + "\n")
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))
+    publish(request, capsys, "startup.md", lines)

@@ -182,3 +182,13 @@ def report(terminalreporter: Any, config: Any) -> None:
         *(f"{n}  " for n in notes),
     ]
     (out / "summary.md").write_text("\n".join(md) + "\n")
+
+
+def publish(request: Any, capsys: Any, filename: str, lines: list[str]) -> None:
+    """Print a benchmark's summary ``lines`` past pytest's capture and write them to
+    ``.benchmarks/<filename>`` under the repository root."""
+    out = Path(request.config.rootpath) / ".benchmarks"
+    out.mkdir(exist_ok=True)
+    (out / filename).write_text("\n".join(lines) + "\n")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))

@@ -1,8 +1,11 @@
-"""Shared test settings: slow tests run only with --run-slow; hypothesis profiles."""
+"""Shared test settings: slow tests run only with --run-slow; hypothesis profiles; a
+Meta-World goal cache of the session's own (never the user's)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -16,6 +19,15 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# Runs started by the tests (in this process or as subprocesses) share one goal cache that
+# lives as long as the session.
+_GOAL_CACHE = tempfile.mkdtemp(prefix="drats-test-cache-")
+os.environ["DRATS_CACHE_DIR"] = _GOAL_CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_GOAL_CACHE, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -17,6 +17,9 @@ What the stock package does, and what this pool does instead:
   env's own ``np_random`` (``RandomTaskSelectWrapper``) and ``env.reset(seed=...)`` does *not*
   seed that choice. Here the benchmark is built with the pool seed (mod 2**32) and each
   episode's variant is drawn from the slot's own RNG, then applied with ``env.set_task``.
+* Those goal variants are built once per (suite, seed) on a machine and kept as plain arrays
+  in the cache directory (:mod:`~drats.adapters.envs.metaworld_goals`): later runs start in
+  about a second instead of paying metaworld's build (7 s for MT10, over a minute for MT50).
 * Env instances are the raw ``SawyerXYZEnv`` classes built with ``reward_function_version=
   "v2"``, without wrappers; this pool does the time limit (``max_episode_steps``, default 500:
   truncated=True on step 500), success tracking (``info["success"]``, a float 0/1) and the
@@ -42,32 +45,19 @@ from numpy.typing import NDArray
 
 from drats.adapters.envs.factory import FamilyEnvPool, PoolOptions
 from drats.adapters.envs.family import EnvFamily
+from drats.adapters.envs.metaworld_goals import NUM_VARIANTS, Benchmark, goal_variants
 from drats.domain.checks import as_positive_int
 from drats.domain.errors import ConfigError
 
-#: Goal variants per task in stock Meta-World benchmarks.
-NUM_VARIANTS = 50
 #: The suites and their task counts.
 SUITES = {"mt10": 10, "mt50": 50}
 
 
 @functools.lru_cache(maxsize=4)
-def _benchmark(suite: str, seed: int) -> tuple[tuple[str, ...], tuple[Any, ...], tuple[Any, ...]]:
-    """(task names, env classes, per-task tuples of Task records) of a seeded benchmark.
-
-    Cached: building MT10 takes seconds (50 resets per task), MT50 about five times that.
-    """
-    import metaworld
-
-    maker = metaworld.MT10 if suite == "mt10" else metaworld.MT50
-    bench = maker(seed=seed)
-    names = tuple(bench.train_classes.keys())
-    classes = tuple(bench.train_classes[n] for n in names)
-    tasks = tuple(tuple(t for t in bench.train_tasks if t.env_name == n) for n in names)
-    for name, variants in zip(names, tasks, strict=True):
-        if len(variants) != NUM_VARIANTS:  # pragma: no cover - a metaworld change
-            raise ConfigError(f"metaworld built {len(variants)} variants of {name!r}, not 50")
-    return names, classes, tasks
+def _benchmark(suite: str, seed: int) -> Benchmark:
+    """(task names, env classes, per-task tuples of Task records) of a seeded benchmark, kept
+    for this process (and on disk across runs: :mod:`metaworld_goals`)."""
+    return goal_variants(suite, seed)
 
 
 class MetaWorldFamily(EnvFamily):

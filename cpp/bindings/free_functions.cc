@@ -2,13 +2,64 @@
 
 #include <pybind11/stl.h>
 
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "bindings/numpy_io.h"
+#include "drats/categorical.h"
 #include "drats/drats_math.h"
 
 namespace py = pybind11;
 
 namespace drats::bindings {
+
+namespace {
+
+// categorical_draw(logits float32[n, k], u float64[n] | None, valid bool[n, k] | None)
+// -> (actions int64[n], log_probs float32[n]): see drats/categorical.h.
+py::tuple CategoricalDrawBinding(const py::handle& logits_obj, const py::handle& u_obj,
+                                 const py::handle& valid_obj) {
+  auto logits = AsArray<float>(logits_obj, "logits", "f");
+  if (logits.ndim() != 2 || logits.shape(1) < 1) {
+    throw std::invalid_argument("logits must have shape (n, k) with k >= 1, got " +
+                                ShapeStr(Shape(logits.shape(), logits.shape() + logits.ndim())));
+  }
+  const py::ssize_t n = logits.shape(0);
+  const py::ssize_t k = logits.shape(1);
+  py::array_t<double, py::array::c_style> u;
+  if (!u_obj.is_none()) {
+    u = AsArray<double>(u_obj, "u", "f");
+    CheckShape(u, n, {}, "u");
+    const double* p = u.data();
+    for (py::ssize_t i = 0; i < n; ++i) {
+      if (!(p[i] >= 0.0 && p[i] < 1.0)) {
+        throw std::invalid_argument("u must lie in [0, 1), got " + std::to_string(p[i]));
+      }
+    }
+  }
+  py::array_t<bool, py::array::c_style> valid;
+  if (!valid_obj.is_none()) {
+    valid = AsArray<bool>(valid_obj, "valid", "b");
+    CheckShape(valid, n, {k}, "valid");
+    const bool* p = valid.data();
+    for (py::ssize_t i = 0; i < n; ++i) {
+      bool any = false;
+      for (py::ssize_t j = 0; j < k && !any; ++j) any = p[i * k + j];
+      if (!any) {
+        throw std::invalid_argument("valid row " + std::to_string(i) + " has no valid action");
+      }
+    }
+  }
+  py::array_t<int64_t> actions(n);
+  py::array_t<float> log_probs(n);
+  CategoricalDraw(logits.data(), n, k, u_obj.is_none() ? nullptr : u.data(),
+                  valid_obj.is_none() ? nullptr : valid.data(), actions.mutable_data(),
+                  log_probs.mutable_data());
+  return py::make_tuple(actions, log_probs);
+}
+
+}  // namespace
 
 void BindFreeFunctions(py::module_& m) {
   m.def(
@@ -21,6 +72,8 @@ void BindFreeFunctions(py::module_& m) {
          double step_size,
          double eps) { return drats::MirrorAscentStep(q, gaps, eta, step_size, eps); },
       py::arg("q"), py::arg("gaps"), py::arg("eta"), py::arg("step_size"), py::arg("eps"));
+  m.def("categorical_draw", &CategoricalDrawBinding, py::arg("logits"),
+        py::arg("u") = py::none(), py::arg("valid") = py::none());
 }
 
 }  // namespace drats::bindings

@@ -9,6 +9,9 @@ def project_floor(z: ArrayLike, eps: float) -> list[float]: ...
 def mirror_ascent_step(
     q: ArrayLike, gaps: ArrayLike, eta: float, step_size: float, eps: float
 ) -> list[float]: ...
+def categorical_draw(
+    logits: ArrayLike, u: ArrayLike | None = None, valid: ArrayLike | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]: ...
 
 class PerTaskReplay:
     def __init__(

@@ -177,3 +177,30 @@ def test_evaluate_runs_the_requested_episodes_per_task() -> None:
     assert result.success.shape == (3,)
     assert np.array_equal(result.lengths, np.array([2.0, 3.0, 4.0]))
     assert np.all((result.success >= 0) & (result.success <= 1))
+
+
+@pytest.mark.parametrize("suite", ["gridworld4", "pointmass"])
+def test_batched_values_give_the_rollout_per_step_values_give(tmp_path: Path, suite: str) -> None:
+    """A policy that defers its critic values (one batched call per rollout) yields the
+    rollout the per-step values give: same actions, values to float32 rounding."""
+    from drats.application.config import TrainConfig as Config
+    from drats.bootstrap import build
+    from drats.bootstrap import make_trainer as make
+
+    rollouts = []
+    for deferred in (True, False):
+        cfg = Config(suite=suite, steps=2_000, seed=4, threads=1, device="cpu")
+        parts = build(cfg)
+        trainer = make(cfg, parts, tmp_path / f"run-{deferred}", progress=False)
+        assert trainer.defers_values  # the torch PPO policy offers batched values
+        trainer.defers_values = deferred
+        trainer._start()
+        trainer._collect(30)
+        rollouts.append(trainer._collect(40)[0])  # episodes cut by the time limit included
+        parts.close()
+    batched, per_step = rollouts
+    for field in ("obs", "task_ids", "actions", "log_probs", "rewards", "dones"):
+        np.testing.assert_array_equal(getattr(batched, field), getattr(per_step, field))
+    for field in ("values", "bootstrap", "last_values"):
+        np.testing.assert_allclose(getattr(batched, field), getattr(per_step, field), atol=1e-6)
+    assert batched.values.shape == per_step.values.shape

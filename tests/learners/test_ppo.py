@@ -185,3 +185,50 @@ def test_bad_input() -> None:
 def test_cuda_without_a_gpu_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="CUDA"):
         TorchPPOPolicy(3, 2, 2, discrete=True, device="cuda")
+
+
+# ------------------------------------------------------------------ batched critic values
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_batched_values_are_the_values_act_returns(discrete: bool) -> None:
+    from drats.adapters.learners import ppo as ppo_module
+
+    pol = policy(discrete)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(9000, 3)).astype(np.float32)  # more rows than one chunk
+    ids = rng.integers(0, 2, 9000)
+    assert len(obs) > ppo_module._VALUE_CHUNK
+    np.testing.assert_allclose(
+        pol.values(obs, ids), pol.act(obs, ids, deterministic=True).extras["value"], atol=1e-6
+    )
+    assert pol.values(obs[:0], ids[:0]).shape == (0,)
+    with pytest.raises(UnknownTaskError):
+        pol.values(obs[:2], np.array([0, 5]))
+    with pytest.raises(InvalidInputError, match="obs must have shape"):
+        pol.values(obs[:, :2], ids)
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_act_without_values_draws_the_same_actions(discrete: bool) -> None:
+    a, b = policy(discrete, seed=3), policy(discrete, seed=3)
+    obs = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    ids = np.array([0, 1, 1, 0, 1])
+    with_value, without = a.act(obs, ids), b.act(obs, ids, value=False)
+    assert "value" in with_value.extras
+    assert "value" not in without.extras
+    np.testing.assert_array_equal(with_value.actions, without.actions)
+    np.testing.assert_array_equal(with_value.extras["log_prob"], without.extras["log_prob"])
+
+
+def test_defers_values_reads_the_capability() -> None:
+    from drats.domain.ports import defers_values
+    from drats.testing import FakePolicy
+
+    class ValuesButOldAct(FakePolicy):
+        def values(self, obs: np.ndarray, task_ids: np.ndarray) -> np.ndarray:
+            return np.zeros(len(obs), np.float32)
+
+    assert defers_values(policy(True))
+    assert not defers_values(FakePolicy(2, discrete=True))
+    assert not defers_values(ValuesButOldAct(2, discrete=True))

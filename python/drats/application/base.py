@@ -29,6 +29,7 @@ from drats.domain.ports import (
     MetricsSink,
     Policy,
     TaskSampler,
+    defers_values,
     reports_success_of,
     task_targets_of,
 )
@@ -103,6 +104,7 @@ class BaseTrainer:
         )
         #: bool[K], the tasks with a success signal (the others' success is "not reported")
         self.reports_success = reports_success_of(pool)
+        self.defers_values = defers_values(policy)
         #: per task, the target return a report scales an unreported task's returns by
         targets = task_targets_of(pool)
         self.return_targets = config.return_targets(

@@ -5,7 +5,7 @@ under the old q. Schedules, logs and checkpoints are the base trainer's."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,9 +58,11 @@ class OnPolicyTrainer(BaseTrainer):
         cut_obs: list[NDArray[np.float32]] = []
         cut_tasks: list[NDArray[np.int64]] = []
         stats = IterationStats.zeros(k)
+        # Critic values come once per rollout, batched, from a policy that offers them.
+        act_kwargs: dict[str, Any] = {"value": False} if self.defers_values else {}
         for t in range(length):
             t0 = clock()
-            step = policy.act(obs, tasks)
+            step = policy.act(obs, tasks, **act_kwargs)
             t1 = clock()
             out = pool.step(step.actions)
             self.seconds["act"] += t1 - t0
@@ -74,18 +76,30 @@ class OnPolicyTrainer(BaseTrainer):
             buf["task_ids"].append(tasks)
             buf["actions"].append(step.extras.get("raw_action", step.actions))
             buf["log_probs"].append(step.extras["log_prob"])
-            buf["values"].append(step.extras["value"])
+            if not self.defers_values:
+                buf["values"].append(step.extras["value"])
             buf["rewards"].append(out.rewards)
             buf["dones"].append(out.terminated | out.truncated)
             obs, tasks = self._advance(out, tasks, stats)
         self._close_stats(obs, tasks, stats)
-        # The values a rollout needs beyond its own steps, in one greedy (draw-free) call: the
-        # final observations of episodes cut by a time limit (so the limit is not a terminal)
-        # and where every slot stands now. The policy does not change during a rollout.
+        # The values a rollout needs beyond its own steps, in one draw-free call: the final
+        # observations of episodes cut by a time limit (so the limit is not a terminal) and
+        # where every slot stands now; with a policy that defers them, the values of the
+        # rollout's own observations too. The policy does not change during a rollout.
         t0 = clock()
-        more = policy.act(
-            np.concatenate([*cut_obs, obs]), np.concatenate([*cut_tasks, tasks]), deterministic=True
-        ).extras["value"]
+        extra_obs = [*cut_obs, obs]
+        extra_tasks = [*cut_tasks, tasks]
+        if self.defers_values:
+            extra_obs.insert(0, np.concatenate(buf["obs"]))
+            extra_tasks.insert(0, np.concatenate(buf["task_ids"]))
+            batched = cast(Any, policy).values  # present: see defers_values
+            more = batched(np.concatenate(extra_obs), np.concatenate(extra_tasks))
+            buf["values"] = list(more[: length * n].reshape(length, n))
+            more = more[length * n :]
+        else:
+            more = policy.act(
+                np.concatenate(extra_obs), np.concatenate(extra_tasks), deterministic=True
+            ).extras["value"]
         self.seconds["act"] += clock() - t0
         bootstrap = np.zeros((length, n), dtype=np.float32)
         at = 0

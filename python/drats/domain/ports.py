@@ -7,6 +7,7 @@ adapters and never appear here.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -252,6 +253,18 @@ def reports_success_of(pool: EnvPool) -> NDArray[np.bool_]:
     return arr.copy()
 
 
+def defers_values(policy: Policy) -> bool:
+    """Whether ``policy`` offers batched critic values: a ``values(obs, task_ids)`` method and
+    an ``act`` that takes ``value=False`` (see :class:`Policy`)."""
+    if not callable(getattr(policy, "values", None)):
+        return False
+    try:
+        params = inspect.signature(policy.act).parameters
+    except (TypeError, ValueError):
+        return False
+    return "value" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
 def task_targets_of(pool: EnvPool) -> NDArray[np.float64] | None:
     """``pool.task_targets`` checked (float64[K], NaN where a task has none), or None."""
     targets = getattr(pool, "task_targets", None)
@@ -276,6 +289,11 @@ class Policy(Protocol):
         ...collect a rollout or fill a replay...
         metrics = policy.learn(data)                # one update; data is the learner's own type
         policy.act(obs, task_ids, deterministic=True)   # evaluation
+
+    An on-policy policy whose ``act`` returns a ``value`` extra may also offer batched values
+    (see :func:`defers_values`): ``act(obs, task_ids, value=False)`` leaves the extra out and
+    ``values(obs, task_ids)`` returns float32[N] for any number of rows; the on-policy loop
+    then asks for a rollout's values in one call instead of one per step.
 
     The easy thing to get wrong: ``act`` takes and returns numpy arrays; tensors, devices and
     pinned memory stay inside the adapter.
@@ -319,6 +337,7 @@ __all__ = [
     "StateDict",
     "TaskSampler",
     "action_counts_of",
+    "defers_values",
     "reports_success_of",
     "task_targets_of",
 ]

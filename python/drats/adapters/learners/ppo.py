@@ -100,6 +100,10 @@ def per_task_normalise(adv: torch.Tensor, task_ids: torch.Tensor, num_tasks: int
     return centred / (var.sqrt()[task_ids] + 1e-8)
 
 
+#: Rows per critic call in :meth:`TorchPPOPolicy.values` (bounds its activations' memory).
+_VALUE_CHUNK = 4096
+
+
 class TorchPPOPolicy(Policy):
     """Multi-task PPO: Gaussian (state-dependent log-std) or categorical actor, value critic.
 
@@ -200,17 +204,24 @@ class TorchPPOPolicy(Policy):
         return log_prob, (b + 0.5 + _HALF_LOG_2PI).sum(-1)
 
     def act(
-        self, obs: NDArray[np.float32], task_ids: NDArray[np.int64], *, deterministic: bool = False
+        self,
+        obs: NDArray[np.float32],
+        task_ids: NDArray[np.int64],
+        *,
+        deterministic: bool = False,
+        value: bool = True,
     ) -> PolicyStep:
-        """Actions for ``obs``; extras ``log_prob``, ``value`` and (continuous) ``raw_action``,
-        the unclipped Gaussian sample the learner must be given back. On the CPU the forward
-        pass and the draws run in numpy (see :mod:`numpy_forward`), on CUDA in torch."""
+        """Actions for ``obs``; extras ``log_prob``, ``value`` (unless ``value`` is False: the
+        caller takes the critic's values later from :meth:`values`, batched) and (continuous)
+        ``raw_action``, the unclipped Gaussian sample the learner must be given back. On the
+        CPU the forward pass and the draws run in numpy (see :mod:`numpy_forward`), on CUDA in
+        torch."""
         x, ids = self._inputs(obs, task_ids)
         if self.device.type != "cpu":
-            return self._act_torch(x, ids, deterministic)
+            return self._act_torch(x, ids, deterministic, value)
         actor, critic = self._networks()
         out = actor(x, ids)
-        extras: dict[str, NDArray[Any]] = {"value": critic(x, ids)[:, 0]}
+        extras: dict[str, NDArray[Any]] = {"value": critic(x, ids)[:, 0]} if value else {}
         if self.discrete:
             rng = None if deterministic else self._act_rng
             valid = None if self.action_mask is None else self.action_mask[ids]
@@ -227,9 +238,29 @@ class TorchPPOPolicy(Policy):
         extras["raw_action"] = raw
         return PolicyStep(actions=np.clip(raw, -1.0, 1.0), extras=extras)
 
+    def values(self, obs: NDArray[np.float32], task_ids: NDArray[np.int64]) -> NDArray[np.float32]:
+        """float32[n]: the critic's value of each row of ``obs``: what :meth:`act` returns as
+        its ``value`` extra, for many rows at once (the on-policy loop asks once per rollout
+        instead of once per step). Checked as :meth:`act` checks its input."""
+        x, ids = self._inputs(obs, task_ids)
+        if self.device.type != "cpu":
+            with torch.no_grad():
+                xs = torch.from_numpy(x).to(self.device)
+                out = self.critic(xs, torch.from_numpy(ids).to(self.device)).squeeze(-1)
+                result: NDArray[np.float32] = out.float().cpu().numpy()
+                return result
+        critic = self._networks()[1]
+        c = _VALUE_CHUNK  # bounds the hidden activations of a large rollout
+        parts = [critic(x[i : i + c], ids[i : i + c])[:, 0] for i in range(0, len(x), c)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
     @torch.no_grad()
     def _act_torch(
-        self, x_np: NDArray[np.float32], ids_np: NDArray[np.int64], deterministic: bool
+        self,
+        x_np: NDArray[np.float32],
+        ids_np: NDArray[np.int64],
+        deterministic: bool,
+        with_value: bool = True,
     ) -> PolicyStep:
         x = torch.from_numpy(x_np).to(self.device, non_blocking=True)
         ids = torch.from_numpy(ids_np).to(self.device, non_blocking=True)
@@ -246,11 +277,9 @@ class TorchPPOPolicy(Policy):
                 noise = torch.randn(mean.shape, generator=self._gen, device=self.device)
                 actions = mean + noise * log_std.exp()
         log_prob, _ = self._log_prob_entropy(params, actions)
-        value = self.critic(x, ids).squeeze(-1)
-        extras = {
-            "log_prob": log_prob.float().cpu().numpy(),
-            "value": value.float().cpu().numpy(),
-        }
+        extras = {"log_prob": log_prob.float().cpu().numpy()}
+        if with_value:
+            extras["value"] = self.critic(x, ids).squeeze(-1).float().cpu().numpy()
         if self.discrete:
             return PolicyStep(actions=actions.cpu().numpy().astype(np.int64), extras=extras)
         raw = actions.float().cpu().numpy()

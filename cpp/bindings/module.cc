@@ -7,6 +7,7 @@
 #include "bindings/error_mapping.h"
 #include "bindings/free_functions.h"
 #include "bindings/gap_sampler_binding.h"
+#include "bindings/gridworld_binding.h"
 #include "bindings/replay_binding.h"
 
 PYBIND11_MODULE(_core, m) {
@@ -15,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
   drats::bindings::BindFreeFunctions(m);
   drats::bindings::BindReplay(m);
   drats::bindings::BindGapSampler(m);
+  drats::bindings::BindGridWorld(m);
 }

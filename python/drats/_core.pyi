@@ -12,6 +12,26 @@ def mirror_ascent_step(
 def categorical_draw(
     logits: ArrayLike, u: ArrayLike | None = None, valid: ArrayLike | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]: ...
+def gridworld_step(
+    next: NDArray[np.int64],
+    obs: NDArray[np.float32],
+    goal_cell: int,
+    horizon: int,
+    goal_reward: float,
+    step_reward: float,
+    cell: NDArray[np.int64],
+    task: NDArray[np.int64],
+    steps: NDArray[np.int64],
+    returns: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    actions: ArrayLike,
+) -> tuple[
+    NDArray[np.float32],
+    NDArray[np.float32],
+    NDArray[np.bool_],
+    NDArray[np.bool_],
+    NDArray[np.int64],
+]: ...
 
 class PerTaskReplay:
     def __init__(

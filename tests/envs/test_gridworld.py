@@ -130,3 +130,58 @@ def test_state_dict_layout_is_stable() -> None:
     assert out.truncated.tolist() == [False, True]
     assert out.episodes.returns[0] == pytest.approx(-0.015)
     assert out.episodes.lengths.tolist() == [15]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_fused_step_matches_its_numpy_twin(seed: int) -> None:
+    """GridWorldEnvPool.step (one C++ call) against ArrayEnvPool.step with the pool's numpy
+    move, through random actions, task switches at episode ends and a state round trip."""
+    from drats.adapters.envs.array_pool import ArrayEnvPool
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 9))
+    fused, twin = GridWorldEnvPool(n), GridWorldEnvPool(n)
+    tasks = rng.integers(0, 4, n)
+    np.testing.assert_array_equal(fused.reset(tasks), twin.reset(tasks))
+    for t in range(300):
+        actions = rng.integers(0, 4, n)
+        a, b = fused.step(actions), ArrayEnvPool.step(twin, actions)
+        for field in ("obs", "rewards", "terminated", "truncated", "task_ids"):
+            got, want = getattr(a, field), getattr(b, field)
+            np.testing.assert_array_equal(got, want, err_msg=field)
+            assert got.dtype == want.dtype, field
+        for field in ("task_ids", "returns", "lengths", "successes"):
+            np.testing.assert_array_equal(getattr(a.episodes, field), getattr(b.episodes, field))
+        ended = np.flatnonzero(a.terminated | a.truncated)
+        if ended.size:
+            new = rng.integers(0, 4, ended.size)
+            np.testing.assert_array_equal(
+                fused.reset_slots(ended, new), twin.reset_slots(ended, new)
+            )
+        if t == 150:
+            fused.load_state_dict(twin.state_dict())
+    state_a, state_b = fused.state_dict(), twin.state_dict()
+    for key in state_a:
+        np.testing.assert_array_equal(state_a[key], state_b[key], err_msg=key)
+
+
+def test_a_refused_step_changes_nothing() -> None:
+    pool = GridWorldEnvPool(3)
+    pool.reset([0, 1, 2])
+    pool.step([DOWN, DOWN, DOWN])
+    before = pool.state_dict()
+    with pytest.raises(InvalidInputError, match=r"actions must lie in \[0, 4\), got -1"):
+        pool.step([RIGHT, -1, RIGHT])
+    with pytest.raises(InvalidInputError, match=r"must have shape \(num_slots,\) = \(3,\)"):
+        pool.step([RIGHT, RIGHT])
+    after = pool.state_dict()
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key], err_msg=key)
+    path = GridWorldEnvPool(2)
+    path.reset([0, 0])
+    for action in shortest_path(1)[:-1]:
+        path.step([action, LEFT])
+    out = path.step([UP, LEFT])  # slot 0 reaches the goal
+    assert out.terminated.tolist() == [True, False]
+    with pytest.raises(InvalidInputError, match=r"slots \[0\] have ended their episodes"):
+        path.step([LEFT, LEFT])

@@ -27,7 +27,7 @@ from drats.domain.state_tree import as_state_arrays, check_state_config
 from drats.domain.types import EpisodeStats, PoolStep
 
 #: What a step reports when no episode ends (its arrays are empty, so sharing it is safe).
-_NO_EPISODES = EpisodeStats(
+NO_EPISODES = EpisodeStats(
     task_ids=np.zeros(0, np.int64),
     returns=np.zeros(0),
     lengths=np.zeros(0, np.int64),
@@ -152,7 +152,7 @@ class ArrayEnvPool(EnvPool):
             )
             self._live[ended] = False
         else:
-            episodes = _NO_EPISODES
+            episodes = NO_EPISODES
         return PoolStep(
             obs=self._observe_all(),
             rewards=rewards.astype(np.float32),
@@ -223,4 +223,4 @@ class ArrayEnvPool(EnvPool):
         self._restore(a)
 
 
-__all__ = ["ArrayEnvPool", "EntrySpec"]
+__all__ = ["NO_EPISODES", "ArrayEnvPool", "EntrySpec"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -370,8 +371,22 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_library_notes() -> None:
+    """Print the package's INFO log records (one-off notes such as a Meta-World goal build)
+    to stderr as ``drats: ...`` lines, once per process."""
+    logger = logging.getLogger("drats")
+    if not any(getattr(h, "_drats_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("drats: %(message)s"))
+        handler._drats_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``drats`` console script; returns the exit status."""
+    _show_library_notes()
     parser = _parser()
     args = parser.parse_args(argv)
     commands = {"train": _train, "sweep": _sweep, "eval": _eval, "plot": _plot, "report": _report}

@@ -4,6 +4,7 @@ unwritable cache only costs the saving."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +32,21 @@ def _no_build(suite: str, seed: int) -> None:
 
 
 def test_a_cached_benchmark_is_metaworlds_own(
-    cache: Path, built: metaworld_goals.Benchmark, monkeypatch: pytest.MonkeyPatch
+    cache: Path,
+    built: metaworld_goals.Benchmark,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(metaworld_goals, "_build", lambda suite, seed: built)
+    caplog.set_level(logging.INFO, logger="drats")
     first = goal_variants("mt10", 3)
+    assert "building the MT10 goal variants of seed 3" in caplog.text  # said once, when built
     files = list(cache.glob("metaworld-*-mt10-seed3.npz"))
     assert len(files) == 1
     monkeypatch.setattr(metaworld_goals, "_build", _no_build)
+    caplog.clear()
     second = goal_variants("mt10", 3)
+    assert not caplog.text
     assert first == built
     assert second[0] == built[0]
     assert second[1] == built[1]

@@ -20,6 +20,7 @@ Cache directory: ``$DRATS_CACHE_DIR``, else ``$XDG_CACHE_HOME/drats``, else ``~/
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import tempfile
@@ -30,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from drats.domain.errors import ConfigError
+
+_log = logging.getLogger(__name__)
 
 #: Goal variants per task in stock Meta-World benchmarks.
 NUM_VARIANTS = 50
@@ -145,6 +148,12 @@ def goal_variants(suite: str, seed: int) -> Benchmark:
         cached = _read(path, suite)
         if cached is not None:
             return cached
+    _log.info(
+        "metaworld is building the %s goal variants of seed %d (%s)",
+        suite.upper(),
+        seed,
+        "no cache" if path is None else f"once per machine and seed; kept in {path.parent}",
+    )
     bench = _build(suite, seed)
     if path is not None:
         names, _, tasks = bench

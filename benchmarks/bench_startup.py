@@ -4,10 +4,10 @@ For every suite's default run, a fresh ``drats train`` process is timed until it
 ``drats: training ...`` line, which it prints once every component is built, right before the
 first reset and step; a fresh ``python -c "import torch"`` is timed in the same rounds. The
 summary gives the median of each and the difference (what drats adds to torch's own import).
-Meta-World suites are timed where ``metaworld`` is installed: each round with the goal cache
-the warm-up round filled (as every run after a machine's first), and once more, reported on its
-own row, with an empty cache (``DRATS_CACHE_DIR`` a fresh directory: metaworld builds the
-benchmark's goal variants, twice, as a machine's first run does).
+Meta-World suites are timed where ``metaworld`` is installed: each round as above (the default
+seed's goal variants ship with drats), and once more, reported on its own row, with ``--seed 7``
+and an empty cache (``DRATS_CACHE_DIR`` a fresh directory): metaworld builds that seed's goal
+variants, twice (training and evaluation pools), as a machine's first run of a seed does.
 
 Run ``pytest benchmarks/bench_startup.py -p no:cacheprovider``; the summary is printed at the end
 and written to ``.benchmarks/startup.md``. ``DRATS_BENCH_ROUNDS`` (default 5) and
@@ -37,7 +37,7 @@ _CHOSEN = os.environ.get("DRATS_BENCH_SUITES")
 SUITES = _CHOSEN.split(";") if _CHOSEN else ALL_SUITES
 
 #: the label of a Meta-World run that starts with an empty goal cache
-COLD = "(empty goal cache, one run)"
+COLD = "--seed 7|, empty goal cache (one run)"
 
 #: what was timed -> seconds of every round (filled by the test below).
 RESULTS: dict[str, list[float]] = {}
@@ -49,12 +49,14 @@ def time_import_torch() -> float:
     return time.perf_counter() - start
 
 
-def time_to_first_step(suite: str, env: dict[str, str] | None = None) -> float:
-    """Seconds from starting ``drats train`` (with ``env`` added to the environment) to its
-    ``drats: training`` line (then it stops)."""
+def time_to_first_step(
+    suite: str, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
+) -> float:
+    """Seconds from starting ``drats train`` (with ``env`` added to the environment and
+    ``extra`` arguments) to its ``drats: training`` line (then it stops)."""
     with tempfile.TemporaryDirectory() as tmp:
         argv = [sys.executable, "-m", "drats.cli", "train", "--suite", suite, "--no-progress"]
-        argv += ["--threads", "1", "--out", str(Path(tmp) / "run")]
+        argv += ["--threads", "1", "--out", str(Path(tmp) / "run"), *extra]
         start = time.perf_counter()
         proc = subprocess.Popen(
             argv,
@@ -92,7 +94,7 @@ def test_startup() -> None:
             RESULTS.setdefault(suite, []).append(time_to_first_step(suite))
     for suite in (s for s in suites if s.startswith("mt")):
         with tempfile.TemporaryDirectory() as empty:
-            cold = time_to_first_step(suite, {"DRATS_CACHE_DIR": empty})
+            cold = time_to_first_step(suite, {"DRATS_CACHE_DIR": empty}, ("--seed", "7"))
         RESULTS[f"{suite} {COLD}"] = [cold]
     assert RESULTS
 
@@ -107,11 +109,11 @@ def test_write_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFix
     ]
     for name, values in RESULTS.items():
         median = statistics.median(values)
-        suite, _, note = name.partition(" ")
+        command, _, note = name.partition("|")
         label = (
             "`python -c 'import torch'`"
             if name == "import torch"
-            else f"`drats train --suite {suite}` {note}".rstrip()
+            else f"`drats train --suite {command}`{note}"
         )
         extra = "-" if name == "import torch" else f"{median - torch_s:+.2f} s"
         lines.append(f"| {label} | {median:.2f} | {min(values):.2f}-{max(values):.2f} | {extra} |")

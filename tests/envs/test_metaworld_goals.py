@@ -108,3 +108,32 @@ def test_default_location_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert cache_dir() == tmp_path / "drats"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert cache_dir() == Path.home() / ".cache" / "drats"
+
+
+def test_the_default_runs_goal_sets_ship_with_drats(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drats.adapters.envs.metaworld_goals import BUNDLED_SEEDS, bundled_file
+
+    if bundled_file("mt10", 0) is None:
+        pytest.skip("no shipped goal files for this metaworld version")
+    monkeypatch.setattr(metaworld_goals, "_build", _no_build)
+    for suite in ("mt10", "mt50"):
+        for seed in BUNDLED_SEEDS:
+            assert bundled_file(suite, seed) is not None
+            assert len(goal_variants(suite, seed)[2]) == {"mt10": 10, "mt50": 50}[suite]
+    assert not list(cache.glob("*.npz"))  # served from the package, nothing written
+    monkeypatch.setenv("DRATS_CACHE_DIR", "off")
+    with pytest.raises(AssertionError, match="asked to build"):
+        goal_variants("mt10", 0)  # off means off: metaworld builds
+
+
+@pytest.mark.parametrize("suite", ["mt10", pytest.param("mt50", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("seed", [0, 1_000_003])
+def test_shipped_goal_sets_are_metaworlds_own(suite: str, seed: int) -> None:
+    from drats.adapters.envs.metaworld_goals import _read, bundled_file
+
+    path = bundled_file(suite, seed)
+    if path is None:
+        pytest.skip("no shipped goal files for this metaworld version")
+    assert _read(path, suite) == metaworld_goals._build(suite, seed)  # byte for byte

@@ -15,7 +15,9 @@ ignored (the benchmark is built as before and the file rewritten); a cache direc
 be written only costs the saving.
 
 Cache directory: ``$DRATS_CACHE_DIR``, else ``$XDG_CACHE_HOME/drats``, else ``~/.cache/drats``;
-``DRATS_CACHE_DIR=off`` turns the cache off.
+``DRATS_CACHE_DIR=off`` turns the cache off (and the shipped files: every run then builds). The
+goal files of the default run's seeds ship with drats (:data:`BUNDLED_DIR`), so a machine's first
+default Meta-World run starts as fast as any later one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ _log = logging.getLogger(__name__)
 #: Goal variants per task in stock Meta-World benchmarks.
 NUM_VARIANTS = 50
 
+#: Where the goal files shipped with drats live: those of the default run (seed 0), whose
+#: training and evaluation pools use benchmark seeds 0 and 1,000,003, for MT10 and MT50 under
+#: metaworld 3.1.1 (``tests/envs/test_metaworld_goals.py`` checks them against metaworld's build).
+BUNDLED_DIR = Path(__file__).with_name("goal_sets")
+BUNDLED_SEEDS = (0, 1_000_003)
+
 #: (task names, env classes, per-task tuples of Task records)
 Benchmark = tuple[tuple[str, ...], tuple[Any, ...], tuple[tuple[Any, ...], ...]]
 
@@ -50,12 +58,20 @@ def cache_dir() -> Path | None:
     return Path(base) / "drats"
 
 
+def _file_name(suite: str, seed: int) -> str:
+    return f"metaworld-{metadata.version('metaworld')}-{suite}-seed{seed}.npz"
+
+
 def _cache_file(suite: str, seed: int) -> Path | None:
     where = cache_dir()
-    if where is None:
-        return None
-    version = metadata.version("metaworld")
-    return where / f"metaworld-{version}-{suite}-seed{seed}.npz"
+    return None if where is None else where / _file_name(suite, seed)
+
+
+def bundled_file(suite: str, seed: int) -> Path | None:
+    """The goal file shipped with drats for ``suite`` and ``seed`` under the installed metaworld
+    version, if there is one (the default run's seeds, see :data:`BUNDLED_SEEDS`)."""
+    path = BUNDLED_DIR / _file_name(suite, seed)
+    return path if path.is_file() else None
 
 
 def _task_table(suite: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -144,10 +160,12 @@ def goal_variants(suite: str, seed: int) -> Benchmark:
     with ``seed``: from the cache directory when it holds this build, else built by metaworld
     (and cached when its records can be rebuilt exactly from the goal vectors)."""
     path = _cache_file(suite, seed)
-    if path is not None and path.exists():
-        cached = _read(path, suite)
-        if cached is not None:
-            return cached
+    shipped = None if path is None else bundled_file(suite, seed)
+    for source in (path, shipped):
+        if source is not None and source.exists():
+            cached = _read(source, suite)
+            if cached is not None:
+                return cached
     _log.info(
         "metaworld is building the %s goal variants of seed %d (%s)",
         suite.upper(),
@@ -166,4 +184,11 @@ def goal_variants(suite: str, seed: int) -> Benchmark:
     return bench
 
 
-__all__ = ["NUM_VARIANTS", "cache_dir", "goal_variants"]
+__all__ = [
+    "BUNDLED_DIR",
+    "BUNDLED_SEEDS",
+    "NUM_VARIANTS",
+    "bundled_file",
+    "cache_dir",
+    "goal_variants",
+]

@@ -44,6 +44,7 @@ NUM_VARIANTS = 50
 #: metaworld 3.1.1 (``tests/envs/test_metaworld_goals.py`` checks them against metaworld's build).
 BUNDLED_DIR = Path(__file__).with_name("goal_sets")
 BUNDLED_SEEDS = (0, 1_000_003)
+BUNDLED_VERSION = "3.1.1"
 
 #: (task names, env classes, per-task tuples of Task records)
 Benchmark = tuple[tuple[str, ...], tuple[Any, ...], tuple[tuple[Any, ...], ...]]
@@ -187,6 +188,7 @@ def goal_variants(suite: str, seed: int) -> Benchmark:
 __all__ = [
     "BUNDLED_DIR",
     "BUNDLED_SEEDS",
+    "BUNDLED_VERSION",
     "NUM_VARIANTS",
     "bundled_file",
     "cache_dir",

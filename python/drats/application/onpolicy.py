@@ -86,15 +86,16 @@ class OnPolicyTrainer(BaseTrainer):
         # observations of episodes cut by a time limit (so the limit is not a terminal) and
         # where every slot stands now; with a policy that defers them, the values of the
         # rollout's own observations too. The policy does not change during a rollout.
+        arrays = {key: np.stack(values) for key, values in buf.items() if buf[key]}
         t0 = clock()
         extra_obs = [*cut_obs, obs]
         extra_tasks = [*cut_tasks, tasks]
         if self.defers_values:
-            extra_obs.insert(0, np.concatenate(buf["obs"]))
-            extra_tasks.insert(0, np.concatenate(buf["task_ids"]))
+            extra_obs.insert(0, arrays["obs"].reshape(length * n, -1))
+            extra_tasks.insert(0, arrays["task_ids"].reshape(length * n))
             batched = cast(Any, policy).values  # present: see defers_values
             more = batched(np.concatenate(extra_obs), np.concatenate(extra_tasks))
-            buf["values"] = list(more[: length * n].reshape(length, n))
+            arrays["values"] = more[: length * n].reshape(length, n)
             more = more[length * n :]
         else:
             more = policy.act(
@@ -106,7 +107,6 @@ class OnPolicyTrainer(BaseTrainer):
         for t, cut in cut_at:
             bootstrap[t, cut] = more[at : at + cut.size]
             at += cut.size
-        arrays = {key: np.stack(values) for key, values in buf.items() if buf[key]}
         return Rollout(last_values=more[at:], bootstrap=bootstrap, **arrays), stats
 
 

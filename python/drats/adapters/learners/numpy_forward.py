@@ -154,13 +154,8 @@ def categorical_numpy(
     rng: UniformStream | None,
     valid: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    """One action per row of a categorical over ``logits`` and its log-probability: drawn by
-    inverting the CDF with one uniform of ``rng`` per row, or the most likely action when
-    ``rng`` is None. ``valid`` (bool, the shape of ``logits``, at least one true per row)
-    masks the others out: they get probability 0 and are never drawn.
-
-    The numpy twin of :func:`categorical` (the same arithmetic in the same precisions), kept as
-    the readable reference the C++ draw is tested against."""
+    """:func:`categorical` in numpy: its twin (the same arithmetic in the same precisions),
+    kept as the readable reference the C++ draw is tested against."""
     n, k = logits.shape
     last = np.full(n, k - 1)
     if valid is not None:

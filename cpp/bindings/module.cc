@@ -8,6 +8,7 @@
 #include "bindings/free_functions.h"
 #include "bindings/gap_sampler_binding.h"
 #include "bindings/gridworld_binding.h"
+#include "bindings/mlp_forward_binding.h"
 #include "bindings/replay_binding.h"
 
 PYBIND11_MODULE(_core, m) {
@@ -17,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
   drats::bindings::BindReplay(m);
   drats::bindings::BindGapSampler(m);
   drats::bindings::BindGridWorld(m);
+  drats::bindings::BindMlpForward(m);
 }

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "drats/gap_sampler.h"
+#include "drats/gaussian.h"
+#include "drats/mlp_forward.h"
 #include "drats/per_task_replay.h"
 using namespace drats;
 int main() {
@@ -68,6 +70,45 @@ int main() {
         ++errors;
       }
     }
+  }
+  // The MLP forward pass: random shapes and row counts on both kernels, a tenth of the task
+  // ids out of range (refused before anything is written) and some mismatched layers.
+  for (int round = 0; round < 400; ++round) {
+    const int64_t depth = 1 + g() % 3, heads = 1 + g() % 4, rows = g() % 120;
+    std::vector<int64_t> widths{static_cast<int64_t>(1 + g() % 40)};
+    for (int64_t l = 1; l < depth; ++l) widths.push_back(1 + g() % 40);
+    widths.push_back(heads * static_cast<int64_t>(1 + g() % 20));
+    std::vector<std::vector<float>> params;
+    std::vector<DenseLayerView> views;
+    for (int64_t l = 0; l < depth; ++l) {
+      // Now and then a layer after the first takes one input too many: refused.
+      const int64_t in = widths[l] + (l > 0 && g() % 40 == 0);
+      params.emplace_back(in * widths[l + 1], 0.5f);
+      params.emplace_back(widths[l + 1], 0.25f);
+      views.push_back({params[params.size() - 2].data(), params.back().data(), in,
+                       widths[l + 1]});
+    }
+    try {
+      MlpForward mlp(views, heads, g() % 2 == 0);
+      std::vector<float> x(rows * widths[0], 1.0f), out(rows * mlp.head_dim(), -1.0f);
+      std::vector<int64_t> ids(rows);
+      for (auto& id : ids) id = static_cast<int64_t>(g() % heads) - (g() % 200 == 0);
+      mlp.Forward(x.data(), rows, ids.data(), out.data());
+    } catch (const std::exception&) {
+      ++errors;
+    }
+  }
+  // The Gaussian draw: random sizes, bounds and outputs (NaN and inf among them).
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int round = 0; round < 400; ++round) {
+    const int64_t n = g() % 20, a = 1 + g() % 6;
+    std::vector<float> out(n * 2 * a), raw(n * a), act(n * a), lp(n);
+    for (auto& v : out) v = static_cast<float>(unit(g) * 40.0 - 20.0);
+    if (!out.empty() && g() % 5 == 0) out[g() % out.size()] = g() % 2 ? NAN : INFINITY;
+    std::vector<double> u(2 * n * a);
+    for (auto& v : u) v = unit(g);
+    GaussianDraw(out.data(), n, a, -5.0, 2.0, g() % 4 ? u.data() : nullptr, raw.data(),
+                 act.data(), lp.data());
   }
   printf("ok, %ld rejected calls\n", errors);
 }

@@ -1,5 +1,6 @@
 """Type stub of the compiled core (cpp/bindings/, assembled in cpp/bindings/module.cc)."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,9 @@ def mirror_ascent_step(
 def categorical_draw(
     logits: ArrayLike, u: ArrayLike | None = None, valid: ArrayLike | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]: ...
+def gaussian_draw(
+    out: ArrayLike, u: ArrayLike | None, log_std_min: float, log_std_max: float
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]: ...
 def gridworld_step(
     next: NDArray[np.int64],
     obs: NDArray[np.float32],
@@ -32,6 +36,24 @@ def gridworld_step(
     NDArray[np.bool_],
     NDArray[np.int64],
 ]: ...
+
+class MlpForward:
+    def __init__(
+        self, layers: Sequence[tuple[ArrayLike, ArrayLike]], heads: int, simd: bool = True
+    ) -> None: ...
+    def __call__(self, x: ArrayLike, task_ids: ArrayLike | None = None) -> NDArray[np.float32]: ...
+    @property
+    def in_dim(self) -> int: ...
+    @property
+    def heads(self) -> int: ...
+    @property
+    def head_dim(self) -> int: ...
+    @property
+    def num_layers(self) -> int: ...
+    @property
+    def simd(self) -> bool: ...
+    @staticmethod
+    def cpu_has_simd() -> bool: ...
 
 class PerTaskReplay:
     def __init__(

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["per_task_replay.cc", "sum_forest.cc", "drats_math.cc", "gap_sampler.cc"]
+SOURCES = [
+    "per_task_replay.cc",
+    "sum_forest.cc",
+    "drats_math.cc",
+    "gap_sampler.cc",
+    "gaussian.cc",
+    "mlp_forward.cc",
+]
 
 
 def test_core_is_clean_under_sanitizers(tmp_path: Path) -> None:

@@ -1,14 +1,17 @@
-"""Acting on the CPU without torch: a numpy snapshot of a policy's network and the action
-samplers, drawn from a counter-based stream.
+"""Acting on the CPU without torch: a snapshot of a policy's network whose forward pass runs
+in the C++ core, and the action samplers, drawn from a counter-based stream.
 
 A torch call costs tens of microseconds whatever its size, so a small network acting on a few
 environment slots (GridWorld-4's linear policy: 4 rows x 29 inputs) spends almost all its time
-in torch's per-call overhead. The torch policies therefore act through a :class:`NumpyMLP`
-snapshot of their network when they run on the CPU (refreshed after every update and every
-load) and keep torch for learning and for acting on CUDA. The numbers agree with torch's to
-float32 rounding; the random stream is the policy's own counter-based one,
-saved in its state dict, so a run stays reproducible and resumes bit for bit. The draws come
-from a :class:`~drats.domain.rng.UniformStream` over the policy's counter-based stream.
+in torch's per-call overhead, and a large one (Meta-World's 3x400 on 10 slots) gets half the
+CPU's multiply-add rate from a general matrix product. The torch policies therefore act
+through an :class:`MLPSnapshot` of their network when they run on the CPU (refreshed after
+every update and every load) and keep torch for learning and for acting on CUDA. The numbers
+agree with torch's to float32 rounding; the random stream is the policy's own counter-based
+one, saved in its state dict, so a run stays reproducible and resumes bit for bit. The draws
+come from a :class:`~drats.domain.rng.UniformStream` over the policy's counter-based stream.
+Each C++ call keeps a numpy twin here (:func:`mlp_numpy`, :func:`categorical_numpy`), the
+readable reference the tests hold it to.
 
 The categorical policies of discrete tasks with different numbers of actions share one action
 mask rule, kept here with its checks (:func:`as_action_mask`): task i takes only
@@ -34,34 +37,63 @@ if TYPE_CHECKING:
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-class NumpyMLP:
-    """The forward pass of a :class:`~drats.adapters.learners.torch_nets.MultiHeadMLP` on
-    numpy views of its CPU float32 weights (no copy: the views follow the torch parameters as
-    they are updated in place; the policies still take a new one after an update or a load,
-    so a parameter replaced rather than updated is never missed)."""
+class MLPSnapshot:
+    """A copy of a :class:`~drats.adapters.learners.torch_nets.MultiHeadMLP`'s weights, for
+    acting on the CPU. On up to :data:`KERNEL_ROWS` rows (acting: one row per environment
+    slot) its forward pass is one call into the C++ core (``drats._core.MlpForward``), whose
+    kernel keeps one core's multiply-add units busy where a BLAS matrix product on so few rows
+    reaches half their rate or less; on more rows (a rollout's batched critic values) it is
+    :func:`mlp_numpy`, the kernel's twin, whose BLAS products use every thread the run was
+    given. The two agree to float32 rounding. Policies take a new snapshot after every update
+    and every load."""
 
-    __slots__ = ("head_b", "head_w", "heads", "layers", "out_dim")
+    __slots__ = ("_forward", "heads", "layers")
 
     def __init__(self, net: MultiHeadMLP) -> None:
-        def arrays(linear: object) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-            weight = linear.weight.detach().cpu().numpy()  # type: ignore[attr-defined]
-            bias = linear.bias.detach().cpu().numpy()  # type: ignore[attr-defined]
-            return weight.T, bias
-
-        self.layers = [arrays(m) for m in net.torso if hasattr(m, "weight")]
-        self.head_w, self.head_b = arrays(net.head)
-        self.heads, self.out_dim = int(net.heads), int(net.out_dim)
+        self.layers = mlp_layers(net)
+        self.heads = int(net.heads)
+        self._forward = _core.MlpForward(self.layers, self.heads)
 
     def __call__(self, x: NDArray[np.float32], task_ids: NDArray[np.int64]) -> NDArray[np.float32]:
         """float32[N, out]: the output of each row's own head."""
-        h = x
-        for weight, bias in self.layers:
-            h = np.maximum(h @ weight + bias, 0.0)
-        out: NDArray[np.float32] = h @ self.head_w + self.head_b
-        if self.heads == 1:
-            return out
-        picked = out.reshape(len(x), self.heads, self.out_dim)[np.arange(len(x)), task_ids]
-        return np.ascontiguousarray(picked)
+        if len(x) > KERNEL_ROWS:
+            return mlp_numpy(self.layers, self.heads, x, task_ids)
+        out: NDArray[np.float32] = self._forward(x, task_ids if self.heads > 1 else None)
+        return out
+
+
+#: The most rows :class:`MLPSnapshot` runs through the C++ kernel (one thread); beyond them
+#: numpy's multi-threaded BLAS is faster (MT10 critic on 100,000 rows, two threads: 0.66-0.77 s
+#: against 1.12 s, 2-core AMD EPYC VM).
+KERNEL_ROWS = 256
+
+
+def mlp_layers(net: MultiHeadMLP) -> list[tuple[NDArray[np.float32], NDArray[np.float32]]]:
+    """The (weight[out, in], bias[out]) float32 arrays of ``net``'s layers, torso then heads,
+    as numpy views of its CPU parameters."""
+    linears: list[Any] = [m for m in net.torso if hasattr(m, "weight")] + [net.head]
+    return [(m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy()) for m in linears]
+
+
+def mlp_numpy(
+    layers: list[tuple[NDArray[np.float32], NDArray[np.float32]]],
+    heads: int,
+    x: NDArray[np.float32],
+    task_ids: NDArray[np.int64],
+) -> NDArray[np.float32]:
+    """:class:`MLPSnapshot`'s forward pass in numpy (BLAS products, ReLU after every layer but
+    the last, each row's own head of ``heads``): its twin, the readable reference the C++
+    kernel is tested against."""
+    h = x
+    for weight, bias in layers[:-1]:
+        h = np.maximum(h @ weight.T + bias, 0.0)
+    weight, bias = layers[-1]
+    out: NDArray[np.float32] = h @ weight.T + bias
+    if heads == 1:  # every row takes the one head, whatever its task
+        return out
+    width = out.shape[1] // heads
+    picked = out.reshape(len(x), heads, width)[np.arange(len(x)), task_ids]
+    return np.ascontiguousarray(picked)
 
 
 #: The logit a masked-out action gets in torch (exp of it is exactly 0 in float32, and
@@ -182,6 +214,39 @@ def standard_normal(rng: UniformStream, shape: tuple[int, int]) -> NDArray[np.fl
     return (radius * np.cos(2.0 * math.pi * u[n:])).reshape(shape)
 
 
+def gaussian(
+    out: NDArray[np.float32], rng: UniformStream | None, log_std_min: float, log_std_max: float
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+    """One draw per row of the diagonal Gaussian whose means and log standard deviations
+    (clipped to ``[log_std_min, log_std_max]``) are the two halves of each row of ``out``
+    (float32[n, 2a]), by Box-Muller from ``2 n a`` uniforms of ``rng``; the mean when ``rng``
+    is None. Returns (the draw clipped to [-1, 1], the draw unclipped, its log-density), all
+    float32.
+
+    One call into the C++ core (``drats._core.gaussian_draw``): on a few rows the dozen numpy
+    calls of :func:`gaussian_numpy`, its twin, cost more than the arithmetic, and far more
+    when a simulator's step has just pushed them out of the CPU's caches."""
+    u = None if rng is None else rng.uniform(out.size)
+    clipped, raw, log_prob = _core.gaussian_draw(out, u, log_std_min, log_std_max)
+    return clipped, raw, log_prob
+
+
+def gaussian_numpy(
+    out: NDArray[np.float32], rng: UniformStream | None, log_std_min: float, log_std_max: float
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+    """:func:`gaussian` in numpy: its twin (the same arithmetic in the same precisions), kept
+    as the readable reference the C++ draw is tested against."""
+    a = out.shape[1] // 2
+    mean = out[:, :a].astype(np.float64)
+    log_std = np.clip(out[:, a:], log_std_min, log_std_max).astype(np.float64)
+    sample = mean
+    if rng is not None:
+        sample = mean + standard_normal(rng, mean.shape) * np.exp(log_std)
+    log_prob = gaussian_log_prob(sample, mean, log_std)
+    raw = sample.astype(np.float32)
+    return np.clip(raw, -1.0, 1.0), raw, log_prob
+
+
 def gaussian_log_prob(
     actions: NDArray[np.float64], mean: NDArray[np.float64], log_std: NDArray[np.float64]
 ) -> NDArray[np.float32]:
@@ -192,13 +257,18 @@ def gaussian_log_prob(
 
 
 __all__ = [
+    "KERNEL_ROWS",
     "MASKED_LOGIT",
-    "NumpyMLP",
+    "MLPSnapshot",
     "as_action_mask",
     "categorical",
     "categorical_numpy",
     "check_mask_state",
     "check_task_actions",
+    "gaussian",
     "gaussian_log_prob",
+    "gaussian_numpy",
+    "mlp_layers",
+    "mlp_numpy",
     "standard_normal",
 ]

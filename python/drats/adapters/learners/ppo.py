@@ -19,13 +19,12 @@ from numpy.typing import ArrayLike, NDArray
 from drats.adapters.learners.adam import Adam
 from drats.adapters.learners.numpy_forward import (
     MASKED_LOGIT,
-    NumpyMLP,
+    MLPSnapshot,
     as_action_mask,
     categorical,
     check_mask_state,
     check_task_actions,
-    gaussian_log_prob,
-    standard_normal,
+    gaussian,
 )
 from drats.adapters.learners.ppo_config import PPOConfig
 from drats.adapters.learners.torch_nets import (
@@ -159,9 +158,9 @@ class TorchPPOPolicy(Policy):
         self.critic_optim = Adam(self.critic.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self._gen = torch.Generator(device=self.device)
         self._gen.manual_seed(seed)
-        # On the CPU, acting runs on a numpy snapshot of the networks with its own stream.
+        # On the CPU, acting runs on a snapshot of the networks (C++ forward) with its own stream.
         self._act_rng = UniformStream(seed)
-        self._snapshot: tuple[NumpyMLP, NumpyMLP] | None = None
+        self._snapshot: tuple[MLPSnapshot, MLPSnapshot] | None = None
 
     # ------------------------------------------------------------------------ acting
 
@@ -175,10 +174,10 @@ class TorchPPOPolicy(Policy):
         check_ids(ids, self.num_tasks, "task_ids")
         return np.ascontiguousarray(x), ids
 
-    def _networks(self) -> tuple[NumpyMLP, NumpyMLP]:
-        """The numpy snapshot of (actor, critic), taken again after every change."""
+    def _networks(self) -> tuple[MLPSnapshot, MLPSnapshot]:
+        """The snapshot of (actor, critic), taken again after every change."""
         if self._snapshot is None:
-            self._snapshot = (NumpyMLP(self.actor), NumpyMLP(self.critic))
+            self._snapshot = (MLPSnapshot(self.actor), MLPSnapshot(self.critic))
         return self._snapshot
 
     def _dist_params(self, x: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -214,8 +213,8 @@ class TorchPPOPolicy(Policy):
         """Actions for ``obs``; extras ``log_prob``, ``value`` (unless ``value`` is False: the
         caller takes the critic's values later from :meth:`values`, batched) and (continuous)
         ``raw_action``, the unclipped Gaussian sample the learner must be given back. On the
-        CPU the forward pass and the draws run in numpy (see :mod:`numpy_forward`), on CUDA in
-        torch."""
+        CPU the forward pass runs in the C++ core and the draws in numpy (see
+        :mod:`numpy_forward`), on CUDA in torch."""
         x, ids = self._inputs(obs, task_ids)
         if self.device.type != "cpu":
             return self._act_torch(x, ids, deterministic, value)
@@ -227,16 +226,12 @@ class TorchPPOPolicy(Policy):
             valid = None if self.action_mask is None else self.action_mask[ids]
             actions, extras["log_prob"] = categorical(out, rng, valid)
             return PolicyStep(actions=actions, extras=extras)
-        cfg, a = self.config, self.action_dim
-        mean = out[:, :a].astype(np.float64)
-        log_std = np.clip(out[:, a:], cfg.log_std_min, cfg.log_std_max).astype(np.float64)
-        sample = mean
-        if not deterministic:
-            sample = mean + standard_normal(self._act_rng, mean.shape) * np.exp(log_std)
-        extras["log_prob"] = gaussian_log_prob(sample, mean, log_std)
-        raw = sample.astype(np.float32)
-        extras["raw_action"] = raw
-        return PolicyStep(actions=np.clip(raw, -1.0, 1.0), extras=extras)
+        cfg = self.config
+        rng = None if deterministic else self._act_rng
+        clipped, extras["raw_action"], extras["log_prob"] = gaussian(
+            out, rng, cfg.log_std_min, cfg.log_std_max
+        )
+        return PolicyStep(actions=clipped, extras=extras)
 
     def values(self, obs: NDArray[np.float32], task_ids: NDArray[np.int64]) -> NDArray[np.float32]:
         """float32[n]: the critic's value of each row of ``obs``: what :meth:`act` returns as

@@ -24,7 +24,7 @@ from torch import nn
 
 from drats.adapters.learners.adam import Adam
 from drats.adapters.learners.numpy_forward import (
-    NumpyMLP,
+    MLPSnapshot,
     as_action_mask,
     categorical,
     check_mask_state,
@@ -164,9 +164,9 @@ class TorchSACPolicy(Policy):
         self._online: list[torch.Tensor] = list(self.critic.parameters())
         self._target: list[torch.Tensor] = list(self.target_critic.parameters())
         self._gen = torch.Generator(device=dev)
-        # On the CPU, acting runs on a numpy snapshot of the actor with its own stream.
+        # On the CPU, acting runs on a snapshot of the actor (C++ forward) with its own stream.
         self._act_rng = UniformStream(seed)
-        self._snapshot: NumpyMLP | None = None
+        self._snapshot: MLPSnapshot | None = None
         self._gen.manual_seed(seed)
         self._updates = 0
         self._td: torch.Tensor | None = None
@@ -201,13 +201,13 @@ class TorchSACPolicy(Policy):
     ) -> PolicyStep:
         """float32[N, A] actions in [-1, 1]: tanh of a Gaussian sample, or of its mean when
         ``deterministic``; no extras (the learner needs only the replay's transitions). On the
-        CPU the actor runs on a numpy snapshot with its own stream (see :mod:`numpy_forward`),
-        on CUDA in torch."""
+        CPU the actor runs on a snapshot (C++ forward) with its own stream (see
+        :mod:`numpy_forward`), on CUDA in torch."""
         x, ids = self._obs_ids(obs, task_ids)
         if self.device.type != "cpu":
             return self._act_torch(x, ids, deterministic)
         if self._snapshot is None:
-            self._snapshot = NumpyMLP(self.actor)
+            self._snapshot = MLPSnapshot(self.actor)
         out = self._snapshot(x, ids)
         if self.discrete:
             valid = None if self.action_mask is None else self.action_mask[ids]

@@ -171,12 +171,12 @@ def clip_grad_norm(params: Iterable[torch.Tensor], max_norm: float) -> None:
 
 
 def set_threads(threads: int) -> None:
-    """Use at most ``threads`` CPU threads for torch's intra-op work and for numpy's BLAS (the
-    acting forward is numpy), for the whole process.
+    """Use at most ``threads`` CPU threads for torch's intra-op work and for numpy's BLAS, for
+    the whole process (the acting forward itself is one thread in the C++ core).
 
     numpy's OpenBLAS otherwise starts one thread per core; on small matrices those threads
-    spin-wait for each other, and when another process holds a core one forward of the MT10
-    policy on 10 rows took 12.7 ms instead of 1.1 ms (2-core AMD EPYC VM).
+    spin-wait for each other, and when another process held a core one BLAS forward of the
+    MT10 policy on 10 rows took 12.7 ms instead of 1.1 ms (2-core AMD EPYC VM).
     """
     from threadpoolctl import threadpool_limits
 

@@ -6,7 +6,7 @@ once per 256-step window), one torch thread, CPU.
 * ``reference``: :func:`reference_ppo.run`, a CleanRL-shaped single-file loop (Gymnasium
   ``SyncVectorEnv`` over one env, a torch forward per step, the same linear PPO update).
 * ``drats``: ``drats train``'s trainer on the gridworld4 preset (4 slots x 64 steps per
-  rollout, C++ DRATS sampler, numpy acting), evaluation and checkpoints off but for the end.
+  rollout, C++ DRATS sampler, C++ acting), evaluation and checkpoints off but for the end.
 * ``drats, default schedule``: the same with the preset's evaluation (100 sampled episodes
   per task every 20,480 steps) and checkpoints (every 50,000 steps), as ``drats train`` runs.
 

@@ -19,15 +19,23 @@ namespace {
 // Rows from which a call releases the GIL: below it the call takes microseconds.
 constexpr py::ssize_t kReleaseRows = 64;
 
-std::unique_ptr<MlpForward> MakeMlp(const py::list& layers, int64_t heads, bool simd) {
+// A list or tuple as a sequence, else ConfigError naming `what`.
+py::sequence AsSequence(const py::handle& obj, const std::string& what) {
+  if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) {
+    throw ConfigError(what);
+  }
+  return py::reinterpret_borrow<py::sequence>(obj);
+}
+
+std::unique_ptr<MlpForward> MakeMlp(const py::handle& layers_obj, int64_t heads, bool simd) {
+  const py::sequence layers =
+      AsSequence(layers_obj, "layers must be a list of (weight, bias) pairs");
   std::vector<py::array_t<float, py::array::c_style>> keep;  // alive while the core copies
   std::vector<DenseLayerView> views;
   for (size_t l = 0; l < layers.size(); ++l) {
     const std::string at = "layers[" + std::to_string(l) + "]";
-    py::tuple pair;
-    if (!py::isinstance<py::tuple>(layers[l]) || (pair = layers[l].cast<py::tuple>()).size() != 2) {
-      throw ConfigError(at + " must be a (weight, bias) pair");
-    }
+    const py::sequence pair = AsSequence(layers[l], at + " must be a (weight, bias) pair");
+    if (pair.size() != 2) throw ConfigError(at + " must be a (weight, bias) pair");
     auto weight = AsArray<float>(pair[0], (at + ".weight").c_str(), "f");
     auto bias = AsArray<float>(pair[1], (at + ".bias").c_str(), "f");
     if (weight.ndim() != 2) {

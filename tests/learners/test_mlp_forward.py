@@ -180,6 +180,12 @@ def test_bad_input_is_refused_with_typed_errors() -> None:
         _core.MlpForward([(w, b), (w, b)], 1)
     with pytest.raises(ConfigError, match=r"layers\[0\] must be a \(weight, bias\) pair"):
         _core.MlpForward([w], 1)
+    with pytest.raises(ConfigError, match=r"layers\[0\] must be a \(weight, bias\) pair"):
+        _core.MlpForward([(w, b, b)], 1)
+    with pytest.raises(ConfigError, match="layers must be a list of"):
+        _core.MlpForward(w, 1)
+    as_lists = _core.MlpForward(([w, b],), 3)  # any list or tuple of pairs
+    np.testing.assert_array_equal(as_lists(x, np.array([0, 2])), kernel(x, np.array([0, 2])))
     with pytest.raises(ConfigError, match=r"layers\[0\].weight must have shape \(out, in\)"):
         _core.MlpForward([(b, b)], 1)
     with pytest.raises(InvalidInputError, match=r"layers\[0\].bias must have shape \(6,\)"):

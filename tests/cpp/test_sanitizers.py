@@ -1,7 +1,8 @@
 """The C++ core under AddressSanitizer and UndefinedBehaviorSanitizer: 40,000 random replay and
 sampler operations, a tenth of them invalid, then 400 random MLP forward passes (on both
 kernels, some refused) and 400 random Gaussian draws, with no memory error, no undefined
-behaviour and no crash (cpp/tests/random_ops.cc). Skipped where no sanitizer-capable C++ compiler is found."""
+behaviour and no crash (cpp/tests/random_ops.cc). Skipped where no sanitizer-capable C++
+compiler is found."""
 
 from __future__ import annotations
 

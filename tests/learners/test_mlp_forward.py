@@ -142,6 +142,17 @@ def test_one_head_serves_every_task() -> None:
         _core.MlpForward(mlp_layers(_net(6, 9, (), 2, 3)), 3)(x)
 
 
+def test_a_snapshot_without_the_kernel_is_numpy_on_views() -> None:
+    net = _net(7, 6, (8,), 2, 3)
+    x, ids = _inputs(7, 4, 6, 3)
+    snap = MLPSnapshot(net, kernel=False)
+    np.testing.assert_array_equal(snap(x, ids), mlp_numpy(mlp_layers(net), 3, x, ids))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    np.testing.assert_array_equal(snap(x, ids), mlp_numpy(mlp_layers(net), 3, x, ids))
+
+
 def test_the_snapshot_is_a_copy() -> None:
     net = _net(5, 6, (8,), 2, 3)
     x, ids = _inputs(5, 4, 6, 3)

@@ -38,25 +38,31 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 class MLPSnapshot:
-    """A copy of a :class:`~drats.adapters.learners.torch_nets.MultiHeadMLP`'s weights, for
-    acting on the CPU. On up to :data:`KERNEL_ROWS` rows (acting: one row per environment
-    slot) its forward pass is one call into the C++ core (``drats._core.MlpForward``), whose
-    kernel keeps one core's multiply-add units busy where a BLAS matrix product on so few rows
-    reaches half their rate or less; on more rows (a rollout's batched critic values) it is
-    :func:`mlp_numpy`, the kernel's twin, whose BLAS products use every thread the run was
-    given. The two agree to float32 rounding. Policies take a new snapshot after every update
-    and every load."""
+    """A :class:`~drats.adapters.learners.torch_nets.MultiHeadMLP`'s weights, for acting on
+    the CPU. With ``kernel`` (the default), a copy: on up to :data:`KERNEL_ROWS` rows (acting:
+    one row per environment slot) the forward pass is one call into the C++ core
+    (``drats._core.MlpForward``), whose kernel keeps one core's multiply-add units busy where a
+    BLAS matrix product on so few rows reaches half their rate or less; on more rows (a
+    rollout's batched critic values) it is :func:`mlp_numpy`, the kernel's twin, whose BLAS
+    products use every thread the run was given. The two agree to float32 rounding.
+
+    Packing the weights for the kernel costs about two 10-row forward passes of the MT10
+    network (218 us against 96 us for the forward), which pays off for a snapshot that serves
+    a rollout (PPO) but not for one that serves a single step between gradient steps (SAC):
+    without ``kernel`` the snapshot is numpy views of the torch parameters and every call is
+    :func:`mlp_numpy`. Either way the policies take a new snapshot after every update and every
+    load."""
 
     __slots__ = ("_forward", "heads", "layers")
 
-    def __init__(self, net: MultiHeadMLP) -> None:
+    def __init__(self, net: MultiHeadMLP, *, kernel: bool = True) -> None:
         self.layers = mlp_layers(net)
         self.heads = int(net.heads)
-        self._forward = _core.MlpForward(self.layers, self.heads)
+        self._forward = _core.MlpForward(self.layers, self.heads) if kernel else None
 
     def __call__(self, x: NDArray[np.float32], task_ids: NDArray[np.int64]) -> NDArray[np.float32]:
         """float32[N, out]: the output of each row's own head."""
-        if len(x) > KERNEL_ROWS:
+        if self._forward is None or len(x) > KERNEL_ROWS:
             return mlp_numpy(self.layers, self.heads, x, task_ids)
         out: NDArray[np.float32] = self._forward(x, task_ids if self.heads > 1 else None)
         return out

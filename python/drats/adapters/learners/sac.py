@@ -207,7 +207,9 @@ class TorchSACPolicy(Policy):
         if self.device.type != "cpu":
             return self._act_torch(x, ids, deterministic)
         if self._snapshot is None:
-            self._snapshot = MLPSnapshot(self.actor)
+            # Taken again after every gradient step: numpy views, not a packed copy (see
+            # MLPSnapshot's ``kernel``).
+            self._snapshot = MLPSnapshot(self.actor, kernel=False)
         out = self._snapshot(x, ids)
         if self.discrete:
             valid = None if self.action_mask is None else self.action_mask[ids]

@@ -28,8 +28,10 @@ void GaussianDraw(const float* out, int64_t n, int64_t a, double log_std_min, do
                   const double* u, float* raw, float* actions, float* log_probs) {
   const double two_pi = 2.0 * 3.14159265358979323846;
   const double half_log_2pi = 0.5 * std::log(two_pi);
-  const float lo = static_cast<float>(log_std_min);
-  const float hi = static_cast<float>(log_std_max);
+  // As numpy's clip takes Python floats for a float32 array: rounded to float32, beyond its
+  // range an infinity (a plain cast would be undefined there).
+  const float lo = ToFloat(log_std_min);
+  const float hi = ToFloat(log_std_max);
   const int64_t m = n * a;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = out + i * 2 * a;

@@ -67,6 +67,17 @@ def test_draws_beyond_float32_become_infinite_as_in_numpy() -> None:
     assert np.isfinite(cpp[1][2]).all()
 
 
+def test_bounds_beyond_float32_clip_as_in_numpy() -> None:
+    # numpy rounds the bounds to float32 (an infinity beyond its range); the core does too,
+    # rather than an undefined cast.
+    out = np.array([[0.1, 50.0], [0.2, -50.0]], np.float32)
+    cpp = gaussian(out, UniformStream(3), -1e300, 1e300)
+    with np.errstate(over="ignore"):
+        ref = gaussian_numpy(out, UniformStream(3), -1e300, 1e300)
+    for got, want in zip(cpp, ref, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_bad_input_is_refused_with_typed_errors() -> None:
     out = np.zeros((2, 4), np.float32)
     with pytest.raises(InvalidInputError, match=r"out must have shape \(n, 2a\)"):

@@ -10,8 +10,8 @@ every update and every load) and keep torch for learning and for acting on CUDA.
 agree with torch's to float32 rounding; the random stream is the policy's own counter-based
 one, saved in its state dict, so a run stays reproducible and resumes bit for bit. The draws
 come from a :class:`~drats.domain.rng.UniformStream` over the policy's counter-based stream.
-Each C++ call keeps a numpy twin here (:func:`mlp_numpy`, :func:`categorical_numpy`), the
-readable reference the tests hold it to.
+Each C++ call keeps a numpy twin here (:func:`mlp_numpy`, :func:`categorical_numpy`,
+:func:`gaussian_numpy`), the readable reference the tests hold it to.
 
 The categorical policies of discrete tasks with different numbers of actions share one action
 mask rule, kept here with its checks (:func:`as_action_mask`): task i takes only
@@ -233,8 +233,7 @@ def gaussian(
     calls of :func:`gaussian_numpy`, its twin, cost more than the arithmetic, and far more
     when a simulator's step has just pushed them out of the CPU's caches."""
     u = None if rng is None else rng.uniform(out.size)
-    clipped, raw, log_prob = _core.gaussian_draw(out, u, log_std_min, log_std_max)
-    return clipped, raw, log_prob
+    return _core.gaussian_draw(out, u, log_std_min, log_std_max)
 
 
 def gaussian_numpy(

@@ -213,7 +213,7 @@ class TorchPPOPolicy(Policy):
         """Actions for ``obs``; extras ``log_prob``, ``value`` (unless ``value`` is False: the
         caller takes the critic's values later from :meth:`values`, batched) and (continuous)
         ``raw_action``, the unclipped Gaussian sample the learner must be given back. On the
-        CPU the forward pass runs in the C++ core and the draws in numpy (see
+        CPU the forward pass and the draws run in the C++ core (see
         :mod:`numpy_forward`), on CUDA in torch."""
         x, ids = self._inputs(obs, task_ids)
         if self.device.type != "cpu":

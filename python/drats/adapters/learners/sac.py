@@ -164,7 +164,7 @@ class TorchSACPolicy(Policy):
         self._online: list[torch.Tensor] = list(self.critic.parameters())
         self._target: list[torch.Tensor] = list(self.target_critic.parameters())
         self._gen = torch.Generator(device=dev)
-        # On the CPU, acting runs on a snapshot of the actor (C++ forward) with its own stream.
+        # On the CPU, acting runs on numpy views of the actor with its own stream.
         self._act_rng = UniformStream(seed)
         self._snapshot: MLPSnapshot | None = None
         self._gen.manual_seed(seed)
@@ -201,7 +201,7 @@ class TorchSACPolicy(Policy):
     ) -> PolicyStep:
         """float32[N, A] actions in [-1, 1]: tanh of a Gaussian sample, or of its mean when
         ``deterministic``; no extras (the learner needs only the replay's transitions). On the
-        CPU the actor runs on a snapshot (C++ forward) with its own stream (see
+        CPU the actor runs on numpy views of its weights with its own stream (see
         :mod:`numpy_forward`), on CUDA in torch."""
         x, ids = self._obs_ids(obs, task_ids)
         if self.device.type != "cpu":
